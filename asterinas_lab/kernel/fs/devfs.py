@@ -1,0 +1,140 @@
+"""Character devices: files whose read/write run driver code instead of touching data.
+
+In Unix "everything is a file": ``/dev/null`` is an inode of type ``S_IFCHR`` with a
+device number (major 1, minor 3). When it is opened, Linux looks the number up and
+routes read/write/ioctl to the driver's ``file_operations``. Here the inode simply holds
+a :class:`CharDevice` object, and the VFS's ``OpenFile`` calls it.
+
+The memory devices below are the ones from Linux's ``drivers/char/mem.c``. A terminal
+driver (tty) can subclass :class:`CharDevice` the same way and be attached with
+:func:`register_char_device`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Protocol
+
+from asterinas_lab.kernel.error import ENOSPC, ENOTTY, LinuxError
+from asterinas_lab.kernel.fs.ramfs import Inode, RamFs
+from asterinas_lab.kernel.fs.stat import S_IFCHR, makedev
+
+
+class RandomSource(Protocol):
+    """Anything with ``randbytes``, e.g. a seeded :class:`random.Random`."""
+
+    def randbytes(self, n: int) -> bytes: ...
+
+
+class CharDevice:
+    """Base class of a character device driver (Linux: ``struct file_operations``).
+
+    *offset* is the open file's position. Most character devices ignore it (a stream
+    has no position), which is why the defaults do too.
+    """
+
+    #: (major, minor) reported as st_rdev of the device node.
+    major = 0
+    minor = 0
+
+    def read(self, count: int, offset: int) -> bytes:
+        """Return up to *count* bytes; ``b""`` means end of file."""
+        return b""
+
+    def write(self, data: bytes, offset: int) -> int:
+        """Consume *data*, return how many bytes were accepted."""
+        return len(data)
+
+    def ioctl(self, cmd: int, arg: int) -> int:
+        """Device-specific control. Devices that are not terminals say ENOTTY.
+
+        That errno is why ``isatty()`` on /dev/null is false: it is literally the
+        terminal ioctl TCGETS failing with "Inappropriate ioctl for device".
+        """
+        raise LinuxError(ENOTTY)
+
+    def lseek(self, offset: int, whence: int, pos: int) -> int:
+        """New file position; memory devices accept any seek and report 0 (``null_lseek``)."""
+        return 0
+
+
+class NullDevice(CharDevice):
+    """/dev/null: reads hit end of file at once, writes vanish."""
+
+    major, minor = 1, 3
+
+
+class ZeroDevice(CharDevice):
+    """/dev/zero: an endless supply of zero bytes; writes vanish."""
+
+    major, minor = 1, 5
+
+    def read(self, count: int, offset: int) -> bytes:
+        return bytes(count)
+
+
+class FullDevice(ZeroDevice):
+    """/dev/full: reads like /dev/zero, but every write fails as if the disk were full.
+
+    Programs use it to test their error handling of ENOSPC.
+    """
+
+    major, minor = 1, 7
+
+    def write(self, data: bytes, offset: int) -> int:
+        raise LinuxError(ENOSPC)
+
+
+class RandomDevice(CharDevice):
+    """/dev/random and /dev/urandom backed by an injected random source.
+
+    The source is passed in (instead of calling ``os.urandom``) so the whole machine is
+    reproducible: the same seed gives the same run. Written bytes would "add entropy" in
+    Linux; here they are accepted and ignored.
+    """
+
+    def __init__(self, rng: RandomSource, minor: int = 9) -> None:
+        self.rng = rng
+        self.major, self.minor = 1, minor
+
+    def read(self, count: int, offset: int) -> bytes:
+        return self.rng.randbytes(count)
+
+    def lseek(self, offset: int, whence: int, pos: int) -> int:
+        return pos  # noop_llseek: the position never changes
+
+
+def register_char_device(
+    fs: RamFs, directory: Inode, name: bytes, device: CharDevice, perm: int = 0o666
+) -> Inode:
+    """Create a device node *name* in *directory* that dispatches to *device*."""
+    rdev = makedev(device.major, device.minor)
+    return directory.mknod(name, S_IFCHR | (perm & 0o7777), rdev, device)
+
+
+def populate_dev(fs: RamFs, rng: RandomSource | None = None) -> Inode:
+    """Create ``/dev`` (if missing) with null, zero, full, random and urandom.
+
+    Without an explicit *rng*, a ``random.Random(0)`` is used so runs stay
+    deterministic; pass a differently seeded generator for different "random" bytes.
+    Returns the /dev directory inode so callers can add more devices (e.g. a tty).
+    """
+    if rng is None:
+        rng = random.Random(0)
+    root = fs.root
+    dev = root.children.get(b"dev") if root.children is not None else None
+    if dev is None:
+        dev = root.mkdir(b"dev", 0o755)
+    for name, device in (
+        (b"null", NullDevice()),
+        (b"zero", ZeroDevice()),
+        (b"full", FullDevice()),
+        (b"random", RandomDevice(rng, minor=8)),
+        (b"urandom", RandomDevice(rng, minor=9)),
+    ):
+        existing = dev.children.get(name) if dev.children is not None else None
+        if existing is not None:
+            # An initramfs may already contain the node (without a driver): attach one.
+            dev.unlink(name)
+        register_char_device(fs, dev, name, device)
+    return dev

@@ -1,0 +1,99 @@
+"""execve: replace a process's program with a new one.
+
+The new program is checked and planned first (ELF parsing, argument sizes), and its
+address space built beside the old one; only then, past the point of no return, does
+the process switch to it. A failure before that leaves the caller untouched, which is
+why a bad program file just gets ``-ENOEXEC`` back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..error import EACCES, ELOOP, ENOEXEC, LinuxError
+from ..loader.elf import ElfImage, parse_elf
+from ..loader.init_stack import AuxvParams, build_initial_stack
+from ..vm.vmar import PROT_READ, PROT_WRITE, STACK_MAX, STACK_TOP, VmArea, page_down, page_up
+from .process import Process, Thread, new_process_vm
+
+if TYPE_CHECKING:
+    from ..main import Kernel
+
+MAX_SHEBANG_DEPTH = 4
+_SHEBANG_MAX = 256
+
+
+def read_program(kernel: Kernel, process: Process, path: bytes) -> bytes:
+    inode = kernel.vfs.lookup(path, process.cwd)
+    if not inode.is_reg:
+        raise LinuxError(EACCES)
+    if not inode.mode & 0o111:
+        raise LinuxError(EACCES)
+    return bytes(inode.data)
+
+
+def resolve_interpreter(
+    kernel: Kernel, process: Process, path: bytes, argv: list[bytes]
+) -> tuple[bytes, list[bytes], bytes]:
+    """Follow ``#!`` lines: return (program path, argv, file bytes)."""
+    for _ in range(MAX_SHEBANG_DEPTH + 1):
+        data = read_program(kernel, process, path)
+        if not data.startswith(b"#!"):
+            return path, argv, data
+        line = data[2:_SHEBANG_MAX].split(b"\n", 1)[0].strip()
+        if not line:
+            raise LinuxError(ENOEXEC)
+        interp, _, arg = line.partition(b" ")
+        arg = arg.strip()
+        argv = [interp] + ([arg] if arg else []) + [path] + argv[1:]
+        path = interp
+    raise LinuxError(ELOOP)
+
+
+def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp: list[bytes]) -> None:
+    process = thread.process
+    program_path, argv, data = resolve_interpreter(kernel, process, path, argv)
+    image = parse_elf(data)
+    vm = new_process_vm()
+    stack = _build_address_space(kernel, vm, image, data, argv, envp, execfn=path)
+
+    # Point of no return: switch the process to the new program.
+    old_vm = process.vm
+    process.vm = vm
+    vm.vm_space.activate()
+    old_vm.destroy()
+    process.files.close_on_exec()
+    process.exe_path = kernel.vfs_absolute(program_path, process.cwd)
+    process.comm = program_path.rsplit(b"/", 1)[-1][:15]
+    process.argv = list(argv)
+    context = thread.context
+    context.reset()
+    context.rip = image.entry
+    context.rsp = stack
+
+
+def _build_address_space(kernel, vm, image: ElfImage, data: bytes, argv, envp, execfn: bytes) -> int:
+    for seg in image.segments:
+        start = page_down(seg.vaddr)
+        end = page_up(seg.vaddr + seg.memsz)
+        vm.add(
+            VmArea(
+                start, end, int(seg.prot), name="[text]" if seg.prot & 4 else "[data]",
+                backing=seg.file_bytes, offset=0, file_end=start + seg.copy_offset + len(seg.file_bytes),
+            )
+        )  # fmt: skip
+    vm.brk_start = vm.brk = image.brk_start
+    vm.add(VmArea(STACK_TOP - STACK_MAX, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]", grows_down=True))
+    stack = build_initial_stack(
+        STACK_TOP,
+        argv,
+        envp,
+        AuxvParams.from_image(image),
+        kernel.rng.randbytes(16),
+        execfn=execfn,
+    )
+    writer_target = stack.base
+    from ...ostd import VmWriter
+
+    VmWriter(vm.vm_space, writer_target, len(stack.data)).write(stack.data)
+    return stack.sp

@@ -1,0 +1,377 @@
+"""File syscalls: open, read, write, stat, getdents64, ioctl, fcntl, dup, ...
+
+Each handler takes the calling thread and raw argument registers, validates them as
+Linux does (the same errno for the same mistake), and calls the VFS with plain bytes.
+User memory is touched only through the process's VmReader/VmWriter helpers, so a bad
+pointer becomes EFAULT.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..device.host_stream import TCGETS, TIOCGWINSZ
+from ..error import EINVAL, ENOENT, ENOTDIR, ERANGE, LinuxError
+from ..fs.vfs import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT
+from . import numbers as nr
+from .args import s32, s64
+
+IOV_MAX = 1024
+MAX_RW_COUNT = 0x7FFF_F000  # Linux caps one read/write at this many bytes
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+_iovec = struct.Struct("<QQ")
+
+
+def _file(t, fd: int):
+    return t.process.files.get(s32(fd))
+
+
+def _start_dir(t, dirfd: int):
+    """The directory a *at() call's relative path starts from."""
+    dirfd = s32(dirfd)
+    if dirfd == AT_FDCWD:
+        return t.process.cwd
+    inode = getattr(t.process.files.get(dirfd), "inode", None)
+    if inode is None or not inode.is_dir:
+        raise LinuxError(ENOTDIR)
+    return inode
+
+
+def _path(t, addr: int) -> bytes:
+    path = t.process.read_cstring(addr, 4096)
+    return path
+
+
+# --- read and write ----------------------------------------------------------------
+
+
+def sys_read(t, fd, buf, count, *_):
+    file = _file(t, fd)
+    count = min(count, MAX_RW_COUNT)
+    data = file.read(count)
+    return t.process.write_bytes(buf, data) if data else 0
+
+
+def sys_write(t, fd, buf, count, *_):
+    file = _file(t, fd)
+    count = min(count, MAX_RW_COUNT)
+    if count == 0:
+        return 0
+    return file.write(t.process.read_bytes(buf, count))
+
+
+def sys_pread64(t, fd, buf, count, offset, *_):
+    file = _file(t, fd)
+    if s64(offset) < 0:
+        raise LinuxError(EINVAL)
+    data = file.pread(min(count, MAX_RW_COUNT), s64(offset))
+    return t.process.write_bytes(buf, data) if data else 0
+
+
+def sys_pwrite64(t, fd, buf, count, offset, *_):
+    file = _file(t, fd)
+    if s64(offset) < 0:
+        raise LinuxError(EINVAL)
+    return file.pwrite(t.process.read_bytes(buf, min(count, MAX_RW_COUNT)), s64(offset))
+
+
+def _iovecs(t, iov: int, iovcnt: int) -> list[tuple[int, int]]:
+    iovcnt = s32(iovcnt)
+    if not 0 <= iovcnt <= IOV_MAX:
+        raise LinuxError(EINVAL)
+    raw = t.process.read_bytes(iov, 16 * iovcnt)
+    vecs = [_iovec.unpack_from(raw, 16 * i) for i in range(iovcnt)]
+    if sum(length for _, length in vecs) > 0x7FFF_FFFF_FFFF_FFFF:
+        raise LinuxError(EINVAL)
+    return vecs
+
+
+def sys_writev(t, fd, iov, iovcnt, *_):
+    file = _file(t, fd)
+    vecs = _iovecs(t, iov, iovcnt)
+    data = b"".join(t.process.read_bytes(base, length) for base, length in vecs if length)
+    return file.write(data) if data else 0
+
+
+def sys_readv(t, fd, iov, iovcnt, *_):
+    file = _file(t, fd)
+    vecs = _iovecs(t, iov, iovcnt)
+    data = file.read(min(sum(length for _, length in vecs), MAX_RW_COUNT))
+    done = 0
+    for base, length in vecs:
+        if done >= len(data):
+            break
+        chunk = data[done : done + length]
+        t.process.write_bytes(base, chunk)
+        done += len(chunk)
+    return done
+
+
+def sys_lseek(t, fd, offset, whence, *_):
+    return _file(t, fd).lseek(s64(offset), s32(whence))
+
+
+def sys_sendfile(t, out_fd, in_fd, offset_ptr, count, *_):
+    out_file, in_file = _file(t, out_fd), _file(t, in_fd)
+    count = min(count, MAX_RW_COUNT)
+    if offset_ptr:
+        offset = s64(t.process.read_u64(offset_ptr))
+        if offset < 0:
+            raise LinuxError(EINVAL)
+        data = in_file.pread(count, offset)
+        t.process.write_bytes(offset_ptr, struct.pack("<q", offset + len(data)))
+    else:
+        data = in_file.read(count)
+    return out_file.write(data) if data else 0
+
+
+# --- open and close ------------------------------------------------------------------
+
+
+def sys_openat(t, dirfd, pathname, flags, mode, *_):
+    path = _path(t, pathname)
+    flags = s32(flags)
+    kernel = t.kernel
+    file = kernel.vfs.open(path, flags, mode & 0o7777, _start_dir(t, dirfd), t.process.umask)
+    return t.process.files.install(file, cloexec=bool(flags & O_CLOEXEC))
+
+
+def sys_open(t, pathname, flags, mode, *_):
+    return sys_openat(t, AT_FDCWD, pathname, flags, mode)
+
+
+def sys_creat(t, pathname, mode, *_):
+    return sys_openat(t, AT_FDCWD, pathname, 0o1 | O_CREAT | 0o1000, mode)
+
+
+def sys_close(t, fd, *_):
+    t.process.files.close(s32(fd))
+    return 0
+
+
+def sys_dup(t, oldfd, *_):
+    files = t.process.files
+    return files.install(files.get(s32(oldfd)))
+
+
+def sys_dup3(t, oldfd, newfd, flags, *_):
+    oldfd, newfd, flags = s32(oldfd), s32(newfd), s32(flags)
+    if oldfd == newfd or flags & ~O_CLOEXEC:
+        raise LinuxError(EINVAL)
+    files = t.process.files
+    files.install_at(newfd, files.get(oldfd), cloexec=bool(flags & O_CLOEXEC))
+    return newfd
+
+
+def sys_dup2(t, oldfd, newfd, *_):
+    if s32(oldfd) == s32(newfd):
+        t.process.files.get(s32(oldfd))
+        return s32(newfd)
+    return sys_dup3(t, oldfd, newfd, 0)
+
+
+def sys_fcntl(t, fd, cmd, arg, *_):
+    fd, cmd = s32(fd), s32(cmd)
+    files = t.process.files
+    file = files.get(fd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        if s32(arg) < 0:
+            raise LinuxError(EINVAL)
+        return files.install(file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=s32(arg))
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if files.is_cloexec(fd) else 0
+    if cmd == F_SETFD:
+        files.set_cloexec(fd, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return file.flags & ~O_CLOEXEC
+    if cmd == F_SETFL:
+        file.set_status_flags(s32(arg))
+        return 0
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW):
+        return 0  # advisory record locks always succeed on a single-user machine
+    raise LinuxError(EINVAL)
+
+
+def sys_ioctl(t, fd, cmd, arg, *_):
+    file = _file(t, fd)
+    cmd = cmd & 0xFFFF_FFFF
+    if cmd == TCGETS and hasattr(file, "termios"):
+        return t.process.write_bytes(arg, file.termios()) and 0
+    if cmd == TIOCGWINSZ and hasattr(file, "winsize"):
+        return t.process.write_bytes(arg, file.winsize()) and 0
+    return file.ioctl(cmd, arg)
+
+
+# --- metadata -------------------------------------------------------------------------
+
+
+def _stat_target(t, dirfd, pathname, flags, packer: str, *extra):
+    """stat/statx on a path, or on dirfd itself with AT_EMPTY_PATH and an empty path."""
+    path = t.process.read_cstring(pathname, 4096)
+    if not path:
+        if not flags & AT_EMPTY_PATH:
+            raise LinuxError(ENOENT)
+        file = t.process.files.get(s32(dirfd)) if s32(dirfd) != AT_FDCWD else None
+        if file is None:
+            return getattr(t.kernel.vfs, packer)(b".", t.process.cwd, True, *extra)
+        return getattr(file, packer)(*extra)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    return getattr(t.kernel.vfs, packer)(path, _start_dir(t, dirfd), follow, *extra)
+
+
+def sys_newfstatat(t, dirfd, pathname, statbuf, flags, *_):
+    data = _stat_target(t, dirfd, pathname, s32(flags), "stat")
+    t.process.write_bytes(statbuf, data)
+    return 0
+
+
+def sys_stat(t, pathname, statbuf, *_):
+    return sys_newfstatat(t, AT_FDCWD, pathname, statbuf, 0)
+
+
+def sys_lstat(t, pathname, statbuf, *_):
+    return sys_newfstatat(t, AT_FDCWD, pathname, statbuf, AT_SYMLINK_NOFOLLOW)
+
+
+def sys_fstat(t, fd, statbuf, *_):
+    t.process.write_bytes(statbuf, _file(t, fd).stat())
+    return 0
+
+
+def sys_statx(t, dirfd, pathname, flags, mask, statxbuf, *_):
+    data = _stat_target(t, dirfd, pathname, s32(flags), "statx", mask & 0xFFFF_FFFF)
+    t.process.write_bytes(statxbuf, data)
+    return 0
+
+
+def sys_getdents64(t, fd, dirp, count, *_):
+    data = _file(t, fd).getdents64(count & 0xFFFF_FFFF)
+    return t.process.write_bytes(dirp, data) if data else 0
+
+
+def sys_readlinkat(t, dirfd, pathname, buf, bufsiz, *_):
+    bufsiz = s32(bufsiz)
+    if bufsiz <= 0:
+        raise LinuxError(EINVAL)
+    path = _path(t, pathname)
+    target = t.kernel.readlink(t.process, path, _start_dir(t, dirfd))
+    return t.process.write_bytes(buf, target[:bufsiz])
+
+
+def sys_readlink(t, pathname, buf, bufsiz, *_):
+    return sys_readlinkat(t, AT_FDCWD, pathname, buf, bufsiz)
+
+
+def sys_faccessat(t, dirfd, pathname, mode, *_):
+    t.kernel.vfs.access(_path(t, pathname), s32(mode), _start_dir(t, dirfd))
+    return 0
+
+
+def sys_faccessat2(t, dirfd, pathname, mode, flags, *_):
+    return sys_faccessat(t, dirfd, pathname, mode)
+
+
+def sys_access(t, pathname, mode, *_):
+    return sys_faccessat(t, AT_FDCWD, pathname, mode)
+
+
+def sys_getcwd(t, buf, size, *_):
+    path = t.kernel.vfs.path_of(t.process.cwd) + b"\0"
+    if size < len(path):
+        raise LinuxError(ERANGE)
+    t.process.write_bytes(buf, path)
+    return len(path)
+
+
+def sys_chdir(t, pathname, *_):
+    t.process.cwd = t.kernel.vfs.lookup_dir(_path(t, pathname), t.process.cwd)
+    return 0
+
+
+def sys_fchdir(t, fd, *_):
+    inode = getattr(_file(t, fd), "inode", None)
+    if inode is None or not inode.is_dir:
+        raise LinuxError(ENOTDIR)
+    t.process.cwd = inode
+    return 0
+
+
+def sys_mkdirat(t, dirfd, pathname, mode, *_):
+    t.kernel.vfs.mkdir(_path(t, pathname), mode & 0o7777, _start_dir(t, dirfd), t.process.umask)
+    return 0
+
+
+def sys_mkdir(t, pathname, mode, *_):
+    return sys_mkdirat(t, AT_FDCWD, pathname, mode)
+
+
+def sys_unlinkat(t, dirfd, pathname, flags, *_):
+    flags = s32(flags)
+    if flags & ~AT_REMOVEDIR:
+        raise LinuxError(EINVAL)
+    path, start = _path(t, pathname), _start_dir(t, dirfd)
+    if flags & AT_REMOVEDIR:
+        t.kernel.vfs.rmdir(path, start)
+    else:
+        t.kernel.vfs.unlink(path, start)
+    return 0
+
+
+def sys_unlink(t, pathname, *_):
+    return sys_unlinkat(t, AT_FDCWD, pathname, 0)
+
+
+def sys_rmdir(t, pathname, *_):
+    return sys_unlinkat(t, AT_FDCWD, pathname, AT_REMOVEDIR)
+
+
+def sys_umask(t, mask, *_):
+    old = t.process.umask
+    t.process.umask = mask & 0o777
+    return old
+
+
+BLOCKING = True
+SYSCALLS = (
+    (nr.SYS_READ, sys_read, BLOCKING),
+    (nr.SYS_WRITE, sys_write, False),
+    (nr.SYS_PREAD64, sys_pread64, False),
+    (nr.SYS_PWRITE64, sys_pwrite64, False),
+    (nr.SYS_READV, sys_readv, BLOCKING),
+    (nr.SYS_WRITEV, sys_writev, False),
+    (nr.SYS_LSEEK, sys_lseek, False),
+    (nr.SYS_SENDFILE, sys_sendfile, BLOCKING),
+    (nr.SYS_OPEN, sys_open, False),
+    (nr.SYS_OPENAT, sys_openat, False),
+    (nr.SYS_CREAT, sys_creat, False),
+    (nr.SYS_CLOSE, sys_close, False),
+    (nr.SYS_DUP, sys_dup, False),
+    (nr.SYS_DUP2, sys_dup2, False),
+    (nr.SYS_DUP3, sys_dup3, False),
+    (nr.SYS_FCNTL, sys_fcntl, False),
+    (nr.SYS_IOCTL, sys_ioctl, False),
+    (nr.SYS_NEWFSTATAT, sys_newfstatat, False),
+    (nr.SYS_STAT, sys_stat, False),
+    (nr.SYS_LSTAT, sys_lstat, False),
+    (nr.SYS_FSTAT, sys_fstat, False),
+    (nr.SYS_STATX, sys_statx, False),
+    (nr.SYS_GETDENTS64, sys_getdents64, False),
+    (nr.SYS_READLINKAT, sys_readlinkat, False),
+    (nr.SYS_READLINK, sys_readlink, False),
+    (nr.SYS_FACCESSAT, sys_faccessat, False),
+    (nr.SYS_FACCESSAT2, sys_faccessat2, False),
+    (nr.SYS_ACCESS, sys_access, False),
+    (nr.SYS_GETCWD, sys_getcwd, False),
+    (nr.SYS_CHDIR, sys_chdir, False),
+    (nr.SYS_FCHDIR, sys_fchdir, False),
+    (nr.SYS_MKDIRAT, sys_mkdirat, False),
+    (nr.SYS_MKDIR, sys_mkdir, False),
+    (nr.SYS_UNLINKAT, sys_unlinkat, False),
+    (nr.SYS_UNLINK, sys_unlink, False),
+    (nr.SYS_RMDIR, sys_rmdir, False),
+    (nr.SYS_UMASK, sys_umask, False),
+)

@@ -1,0 +1,245 @@
+"""VmSpace: a user address space, and CursorMut, the only way to change its mappings.
+
+A VmSpace owns one :class:`PageTable`. Safe code changes it only through a cursor, whose
+operations keep OSTD's invariants:
+
+* ``map`` accepts only :class:`Frame` handles, i.e. untyped frames; a typed frame
+  (page table, kernel object) can never appear in a user page table. Mapping takes a
+  reference on the frame, so the frame outlives its mapping.
+* ``unmap`` and ``protect`` that remove or reduce access flush the TLB *before* the
+  reference count of the unmapped frame drops, so no stale translation can reach a
+  frame after it is freed and reused.
+* addresses must lie in the user half; the kernel half is out of reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from ...machine.ram import PAGE_SIZE
+from .. import platform
+from ..error import OstdError
+from .frame import UNTYPED, Frame
+from .page_table import (
+    PTE_ADDR_MASK,
+    PTE_NO_EXECUTE,
+    PTE_PRESENT,
+    PTE_WRITABLE,
+    USER_SPACE_END,
+    PageFlags,
+    PageTable,
+    flags_to_pte,
+    pte_to_flags,
+)
+
+PageFaultHandler = Callable[[int, bool], bool]
+
+
+class MappedPage:
+    """What a cursor finds at an address: the frame (a new handle) and its flags."""
+
+    __slots__ = ("vaddr", "frame", "flags")
+
+    def __init__(self, vaddr: int, frame: Frame, flags: PageFlags) -> None:
+        self.vaddr = vaddr
+        self.frame = frame
+        self.flags = flags
+
+    def __repr__(self) -> str:
+        return f"MappedPage({self.vaddr:#x}, {self.frame!r}, {self.flags!r})"
+
+
+class VmSpace:
+    """A user address space.
+
+    Invariant: every present user leaf entry maps an UNTYPED frame whose reference count
+    includes that entry, and the TLB never holds a translation that the page table no
+    longer grants.
+    """
+
+    def __init__(self) -> None:
+        p = platform.get()
+        self._platform = p
+        self._pt = PageTable(p.ram, p.frames, p.kernel_space)
+        self.page_fault_handler: PageFaultHandler | None = None
+        self._mapped = 0
+
+    # --- activation -------------------------------------------------------------------
+
+    def activate(self) -> None:
+        """Make this the address space the CPU translates user addresses with."""
+        p = self._platform
+        if p.active_vm_space is not self:
+            p.active_vm_space = self
+            p.cpu.set_cr3(self._pt.root)
+
+    @property
+    def is_active(self) -> bool:
+        return self._platform.active_vm_space is self
+
+    @property
+    def root_paddr(self) -> int:
+        """Physical address of the PML4 (for visualisation; it is not a handle)."""
+        return self._pt.root
+
+    @property
+    def mapped_pages(self) -> int:
+        return self._mapped
+
+    def register_page_fault_handler(self, handler: PageFaultHandler | None) -> None:
+        """``handler(vaddr, write) -> bool`` resolves faults hit by VmReader/VmWriter."""
+        self.page_fault_handler = handler
+
+    # --- cursors ------------------------------------------------------------------------
+
+    def cursor_mut(self, start: int, end: int) -> CursorMut:
+        return CursorMut(self, start, end)
+
+    def query(self, vaddr: int) -> MappedPage | None:
+        entry = self._pt.entry(vaddr & ~(PAGE_SIZE - 1))
+        if not entry & PTE_PRESENT:
+            return None
+        return MappedPage(vaddr & ~(PAGE_SIZE - 1), Frame(entry & PTE_ADDR_MASK), pte_to_flags(entry))
+
+    def query_flags(self, vaddr: int) -> PageFlags | None:
+        """The flags at ``vaddr`` without creating a frame handle (cheap)."""
+        entry = self._pt.entry(vaddr & ~(PAGE_SIZE - 1))
+        return pte_to_flags(entry) if entry & PTE_PRESENT else None
+
+    def mappings(self) -> Iterator[tuple[int, int, PageFlags]]:
+        """(vaddr, paddr, flags) of every mapped page: for auditing and visualisation."""
+        for vaddr, entry in self._pt.leaf_entries():
+            yield vaddr, entry & PTE_ADDR_MASK, pte_to_flags(entry)
+
+    def page_table_frames(self) -> list[int]:
+        return list(self._pt.table_frames)
+
+    # --- internal, used by CursorMut --------------------------------------------------
+
+    def _flush_if_active(self) -> None:
+        if self._platform.active_vm_space is self:
+            self._platform.cpu.flush_tlb()
+
+    def _map_one(self, vaddr: int, frame: Frame, flags: PageFlags) -> None:
+        if type(frame) is not Frame:
+            raise OstdError(f"only untyped Frame handles can be mapped to user space, not {frame!r}")
+        frames = self._platform.frames
+        n = frame.paddr // PAGE_SIZE
+        if frames.kind[n] != UNTYPED:
+            raise OstdError(f"frame {frame.paddr:#x} is not untyped")
+        frames.get(frame.paddr)
+        frames.maps[n] += 1
+        if flags & PageFlags.X:
+            frames.executable[n] = 1
+        old = self._pt.set_entry(vaddr, frame.paddr | flags_to_pte(flags))
+        if old & PTE_PRESENT:
+            self._flush_if_active()
+            self._release(old)
+        else:
+            self._mapped += 1
+
+    def _release(self, entry: int) -> None:
+        paddr = entry & PTE_ADDR_MASK
+        frames = self._platform.frames
+        frames.maps[paddr // PAGE_SIZE] -= 1
+        frames.put(paddr)
+
+    def _unmap_range(self, start: int, end: int) -> int:
+        pt = self._pt
+        removed: list[int] = []
+        for vaddr in range(start, end, PAGE_SIZE):
+            if pt.entry(vaddr) & PTE_PRESENT:
+                removed.append(pt.set_entry(vaddr, 0))
+        if removed:
+            self._flush_if_active()  # before any reference drops
+            for entry in removed:
+                self._release(entry)
+            self._mapped -= len(removed)
+        return len(removed)
+
+    def clear(self) -> None:
+        """Unmap every user page (exit and exec use it)."""
+        removed = [(vaddr, entry) for vaddr, entry in self._pt.leaf_entries()]
+        for vaddr, _ in removed:
+            self._pt.set_entry(vaddr, 0)
+        self._flush_if_active()
+        for _, entry in removed:
+            self._release(entry)
+        self._mapped = 0
+
+    def destroy(self) -> None:
+        """Release everything: the pages, then the page-table frames themselves."""
+        p = self._platform
+        if p.active_vm_space is self:
+            p.active_vm_space = None
+            p.cpu.set_cr3(p.kernel_space.root)
+        self.clear()
+        self._pt.release_tables()
+
+    def __del__(self) -> None:
+        if platform.current is self._platform and self._pt.table_frames:
+            self.destroy()
+
+
+class CursorMut:
+    """A cursor over ``[start, end)`` of a VmSpace that can map, unmap and protect.
+
+    Invariant: every operation stays inside the cursor's range, which lies inside the
+    user half.
+    """
+
+    def __init__(self, space: VmSpace, start: int, end: int) -> None:
+        if start % PAGE_SIZE or end % PAGE_SIZE or not 0 <= start <= end <= USER_SPACE_END:
+            raise OstdError(f"bad cursor range {start:#x}..{end:#x}")
+        self._space = space
+        self.start = start
+        self.end = end
+        self.vaddr = start
+
+    def jump(self, vaddr: int) -> None:
+        if vaddr % PAGE_SIZE or not self.start <= vaddr < self.end:
+            raise OstdError(f"{vaddr:#x} is outside the cursor's range")
+        self.vaddr = vaddr
+
+    def _take(self, length: int) -> tuple[int, int]:
+        if length % PAGE_SIZE or length < 0 or self.vaddr + length > self.end:
+            raise OstdError(f"length {length:#x} runs outside the cursor's range")
+        start = self.vaddr
+        self.vaddr += length
+        return start, start + length
+
+    def query(self) -> MappedPage | None:
+        return self._space.query(self.vaddr)
+
+    def map(self, frame: Frame, flags: PageFlags) -> None:
+        """Map ``frame`` at the cursor and advance one page."""
+        start, _ = self._take(PAGE_SIZE)
+        self._space._map_one(start, frame, flags)
+
+    def unmap(self, length: int) -> int:
+        """Unmap ``length`` bytes from the cursor; return how many pages were mapped."""
+        start, end = self._take(length)
+        return self._space._unmap_range(start, end)
+
+    def protect_next(self, length: int, update: Callable[[PageFlags], PageFlags]) -> None:
+        """Change the flags of every mapped page in the next ``length`` bytes."""
+        start, end = self._take(length)
+        space = self._space
+        pt = space._pt
+        reduced = False
+        for vaddr in range(start, end, PAGE_SIZE):
+            entry = pt.entry(vaddr)
+            if not entry & PTE_PRESENT:
+                continue
+            new_flags = update(pte_to_flags(entry))
+            new_entry = (entry & PTE_ADDR_MASK) | flags_to_pte(new_flags)
+            if new_flags & PageFlags.X:
+                space._platform.frames.executable[(entry & PTE_ADDR_MASK) // PAGE_SIZE] = 1
+            if (entry & PTE_WRITABLE and not new_entry & PTE_WRITABLE) or (
+                new_entry & PTE_NO_EXECUTE and not entry & PTE_NO_EXECUTE
+            ):
+                reduced = True
+            pt.set_entry(vaddr, new_entry)
+        # Granting access needs no flush (the CPU re-walks on a fault); removing it does.
+        if reduced:
+            space._flush_if_active()

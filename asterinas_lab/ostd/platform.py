@@ -1,0 +1,39 @@
+"""The booted machine, as OSTD's modules see it.
+
+One machine runs at a time in a Python process; ``boot`` installs it here and
+``shutdown`` clears it. Only OSTD reads these globals; the kernel reaches the machine
+solely through OSTD's public types.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+    from .mm.frame import FrameAllocator
+    from .mm.page_table import KernelSpace
+    from .mm.vm_space import VmSpace
+    from .user import UserContext
+
+
+class Platform:
+    def __init__(self, machine: Machine, frames: FrameAllocator, kernel_space: KernelSpace) -> None:
+        self.machine = machine
+        self.cpu = machine.cpu
+        self.ram = machine.ram.view
+        self.frames = frames
+        self.kernel_space = kernel_space
+        self.active_vm_space: VmSpace | None = None
+        self.loaded_context: UserContext | None = None
+
+
+current: Platform | None = None
+
+
+def get() -> Platform:
+    if current is None:
+        from .error import OstdError
+
+        raise OstdError("no machine is booted")
+    return current

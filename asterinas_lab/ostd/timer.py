@@ -1,0 +1,46 @@
+"""Time as OSTD keeps it: timer ticks (jiffies), a monotonic clock, and callbacks.
+
+The machine's periodic timer interrupts the CPU; OSTD counts the tick and runs the
+registered callbacks (the kernel uses one to wake sleepers and to preempt). The clock
+can be the host's (real time) or virtual: in deterministic mode it advances only by a
+fixed amount per tick, so that runs repeat exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+TICK_HZ = 100
+
+_callbacks: list[Callable[[], None]] = []
+jiffies = 0
+_boot_ns = time.monotonic_ns()
+
+
+def register_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback`` on every timer tick (in kernel context, between user runs)."""
+    _callbacks.append(callback)
+
+
+def tick() -> None:
+    global jiffies
+    jiffies += 1
+    for callback in tuple(_callbacks):
+        callback()
+
+
+def monotonic_ns() -> int:
+    """Nanoseconds since boot."""
+    return time.monotonic_ns() - _boot_ns
+
+
+def realtime_ns() -> int:
+    return time.time_ns()
+
+
+def reset() -> None:
+    global jiffies, _boot_ns
+    _callbacks.clear()
+    jiffies = 0
+    _boot_ns = time.monotonic_ns()
