@@ -31,5 +31,10 @@ class Machine:
         self.serial = SerialPort(console)
         self.timer = PeriodicTimer(timer_period_s, self.cpu.interrupt)
 
+    def power_off(self) -> None:
+        self.timer.stop()
+        self.cpu.close()
+        self.ram.release()
+
 
 __all__ = ["PAGE_SIZE", "Cpu", "Machine", "PeriodicTimer", "PhysicalMemory", "SerialPort"]

@@ -317,6 +317,13 @@ class Cpu:
         """Drop all translated code (needed after code bytes change behind the CPU)."""
         uclib.uc_ctl(self._h, _ctl_code(UC_CTL_TB_FLUSH, 0))
 
+    def close(self) -> None:
+        """Power off: free the emulator. The Cpu must not be used afterwards."""
+        if self._uc is not None:
+            self._uc._Uc__finalizer()
+            self._uc = None
+            self._h = None
+
     # --- saved CPU states ---------------------------------------------------------------
 
     def new_context(self) -> ctypes.c_void_p:

@@ -42,14 +42,7 @@ class BootInfo:
     memory_regions: list[MemoryRegion] = field(default_factory=list)
 
 
-@dataclass
-class BootTimes:
-    start: float = 0.0
-    kernel_entry: float = 0.0
-    first_user_instruction: float = 0.0
-
-
-times = BootTimes()
+times = platform.times
 atexit.register(lambda: shutdown())
 
 
@@ -121,7 +114,8 @@ def _default_idle() -> bool:
 
 def shutdown() -> None:
     """Forget the current machine (its frames, its address spaces)."""
-    if platform.current is not None:
-        platform.current.machine.timer.stop()
+    machine = platform.current.machine if platform.current is not None else None
     platform.current = None
     frame_mod._install(None)
+    if machine is not None:
+        machine.power_off()

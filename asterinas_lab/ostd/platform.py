@@ -17,6 +17,22 @@ if TYPE_CHECKING:
     from .user import UserContext
 
 
+class BootTimes:
+    """perf_counter() stamps: power-on, kernel entry, first user instruction."""
+
+    def __init__(self) -> None:
+        self.start = 0.0
+        self.kernel_entry = 0.0
+        self.first_user_instruction = 0.0
+
+    @property
+    def to_first_user_instruction(self) -> float:
+        return self.first_user_instruction - self.start
+
+
+times = BootTimes()
+
+
 class Platform:
     def __init__(self, machine: Machine, frames: FrameAllocator, kernel_space: KernelSpace) -> None:
         self.machine = machine

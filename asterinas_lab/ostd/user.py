@@ -21,6 +21,7 @@ back to the loop above (for anything that may block, switch tasks, or change RIP
 from __future__ import annotations
 
 import ctypes
+import time
 from collections.abc import Callable
 from enum import Enum
 
@@ -203,6 +204,8 @@ class UserMode:
                 # First entry: SYSRET from the CPL-0 trampoline sets CPL 3 and the user
                 # code and stack selectors; from then on the CPU stays at CPL 3.
                 ctx._fresh = False
+                if not platform.times.first_user_instruction:
+                    platform.times.first_user_instruction = time.perf_counter()
                 cpu.write_reg(hw.RCX, cpu.read_reg(hw.RIP))
                 cpu.write_reg(hw.R11, _USER_RFLAGS)
                 start = TRAMPOLINE_VADDR
