@@ -16,9 +16,11 @@ NOFILE_DEFAULT = 1024
 
 
 class FdTable:
-    def __init__(self, limit: int = NOFILE_DEFAULT) -> None:
-        self._files: dict[int, Any] = {}
-        self._cloexec: set[int] = set()
+    def __init__(
+        self, limit: int = NOFILE_DEFAULT, files: dict[int, Any] | None = None, cloexec: set[int] | None = None
+    ) -> None:
+        self._files: dict[int, Any] = dict(files or {})
+        self._cloexec: set[int] = set(cloexec or ())
         self.limit = limit
 
     def get(self, fd: int) -> Any:
@@ -70,10 +72,7 @@ class FdTable:
         self._cloexec.clear()
 
     def copy(self) -> FdTable:
-        table = FdTable(self.limit)
-        table._files = dict(self._files)
-        table._cloexec = set(self._cloexec)
-        return table
+        return FdTable(self.limit, self._files, self._cloexec)
 
     def close_all(self) -> None:
         self._files.clear()

@@ -166,7 +166,7 @@ class Inode:
 
     # ----- directory operations (inode_operations) -----
 
-    def _dir(self) -> dict[bytes, Inode]:
+    def entries(self) -> dict[bytes, Inode]:
         if self.children is None:
             raise LinuxError(ENOTDIR)
         return self.children
@@ -177,7 +177,7 @@ class Inode:
         Storing them would create reference cycles in the tree and make every rename of a
         directory update its ".." entry; computing them from ``parent`` is simpler.
         """
-        children = self._dir()
+        children = self.entries()
         if name == b".":
             return self
         if name == b"..":
@@ -189,7 +189,7 @@ class Inode:
 
     def link(self, name: bytes, inode: Inode) -> None:
         """Add a name for *inode* here; the caller has checked it does not exist yet."""
-        children = self._dir()
+        children = self.entries()
         if name in children:
             raise LinuxError(EEXIST)
         if inode.is_dir:
@@ -202,7 +202,7 @@ class Inode:
 
     def unlink(self, name: bytes) -> Inode:
         """Remove the name *name*; the inode lives on while open files reference it."""
-        children = self._dir()
+        children = self.entries()
         inode = children.get(name)
         if inode is None:
             raise LinuxError(ENOENT)
@@ -226,8 +226,8 @@ class Inode:
         both parents change because the child's ".." now points elsewhere.
         """
         inode = self.lookup(name)
-        del self._dir()[name]
-        new_dir._dir()[new_name] = inode
+        del self.entries()[name]
+        new_dir.entries()[new_name] = inode
         if inode.is_dir:
             self.nlink -= 1
             new_dir.nlink += 1
@@ -237,11 +237,11 @@ class Inode:
         new_dir.touch(mtime=True, ctime=True)
 
     def _new_child(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> Inode:
-        if name in self._dir():
+        if name in self.entries():
             raise LinuxError(EEXIST)
         inode = self.fs.alloc_inode(mode, uid, gid, rdev)
         # A fresh inode has nlink already counting this first name; link() would add one.
-        self._dir()[name] = inode
+        self.entries()[name] = inode
         if inode.is_dir:
             inode.parent = self
             self.nlink += 1
