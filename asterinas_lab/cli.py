@@ -55,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
             return _build_images(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as a killed-by-SIGPIPE tool.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
+    except Exception as error:  # noqa: BLE001 - one clear line instead of a traceback
+        if os.environ.get("ASTERINAS_LAB_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(error).__name__}: {error} "
+                     "(set ASTERINAS_LAB_DEBUG=1 for a traceback)", EXIT_PANIC)  # fmt: skip
     return EXIT_USAGE
 
 
