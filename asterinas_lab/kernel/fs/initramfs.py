@@ -166,13 +166,22 @@ def unpack_cpio_newc(archive: bytes, fs: RamFs) -> None:
     """
     # (dev major, dev minor, ino) -> inode already created, for hard links.
     links: dict[tuple[int, int, int], Inode] = {}
+    # Creating an entry touches its directory's mtime, so directory times are set
+    # after everything is unpacked, as Linux's dir_utime() does.
+    dir_times: list[tuple[Inode, int]] = []
+    _unpack_entries(archive, fs, links, dir_times)
+    for inode, mtime_ns in dir_times:
+        inode.mtime_ns = mtime_ns
+
+
+def _unpack_entries(archive: bytes, fs: RamFs, links, dir_times: list) -> None:
     for entry in parse_cpio_newc(archive):
         parts = _clean_name(entry.name)
         mtime_ns = entry.mtime * 1_000_000_000
         if not parts:  # the "." entry describes the root directory itself
             fs.root.mode = S_IFDIR | (entry.mode & 0o7777)
             fs.root.uid, fs.root.gid = entry.uid, entry.gid
-            fs.root.mtime_ns = mtime_ns
+            dir_times.append((fs.root, mtime_ns))
             continue
         parent = fs.root
         for comp in parts[:-1]:
@@ -191,7 +200,7 @@ def unpack_cpio_newc(archive: bytes, fs: RamFs) -> None:
             if existing.is_dir and kind == S_IFDIR:
                 existing.mode = entry.mode
                 existing.uid, existing.gid = entry.uid, entry.gid
-                existing.mtime_ns = mtime_ns
+                dir_times.append((existing, mtime_ns))
                 continue
             try:
                 parent.unlink(name)
@@ -200,6 +209,8 @@ def unpack_cpio_newc(archive: bytes, fs: RamFs) -> None:
         inode = _create(parent, name, entry, kind, links)
         inode.uid, inode.gid = entry.uid, entry.gid
         inode.mtime_ns = mtime_ns
+        if inode.is_dir:
+            dir_times.append((inode, mtime_ns))
 
 
 def _create(

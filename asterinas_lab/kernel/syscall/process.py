@@ -134,6 +134,18 @@ def sys_setpgid(t, pid, pgid, *_):
     return 0
 
 
+def sys_getgroups(t, size, grouplist, *_):
+    groups = t.process.cred.groups
+    size = s32(size)
+    if size < 0:
+        raise LinuxError(EINVAL)
+    if size:
+        if size < len(groups):
+            raise LinuxError(EINVAL)
+        t.process.write_bytes(grouplist, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
+
+
 def sys_set_tid_address(t, tidptr, *_):
     t.clear_child_tid = tidptr
     return t.tid
@@ -182,6 +194,7 @@ SYSCALLS = (
     (nr.SYS_GETPGID, sys_getpgid, False),
     (nr.SYS_GETSID, sys_getsid, False),
     (nr.SYS_SETPGID, sys_setpgid, False),
+    (nr.SYS_GETGROUPS, sys_getgroups, False),
     (nr.SYS_SET_TID_ADDRESS, sys_set_tid_address, False),
     (nr.SYS_SET_ROBUST_LIST, sys_set_robust_list, False),
     (nr.SYS_ARCH_PRCTL, sys_arch_prctl, False),

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Per-operation cost of asterinas-lab against native Linux and qemu-user.
+
+Usage::
+
+    python benchmarks/bench.py            # full run (each asterinas-lab run ~1 s)
+    python benchmarks/bench.py --quick    # N / 10, one repetition: a smoke test
+
+The same static programs (images/bin, musl) run natively, under ``qemu-x86_64``
+when it is installed, and under asterinas-lab through the in-process API
+``runner.run``. Start-up is removed by timing each program with 0 and with N
+iterations: cost = (t(N) - t(0)) / N. Each timing is the best of ``--repeat`` runs.
+
+* syscall: ``getppid_loop N`` -> time per getppid round trip
+* compute: ``compute_loop N`` (xorshift + LCG, registers only) -> ratio to native
+* sieve:   ``sieve N`` (byte sieve, store heavy) -> ratio to native
+* boot:    time from ``ostd.boot`` to the first user-mode instruction, and the
+  wall time of ``runner.run(["/bin/tiny"])`` (boot + unpack + exec + run + exit)
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from asterinas_lab import runner
+from asterinas_lab.ostd import platform as ostd_platform
+
+IMAGES_BIN = Path(__file__).resolve().parent.parent / "images" / "bin"
+ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}
+
+
+@dataclass
+class Work:
+    name: str
+    program: str
+    n: int
+    unit: str  # "us/op" (absolute cost per iteration) or "ratio" (vs native)
+    budget: float  # us per op, or max ratio to native
+
+
+WORKS = [
+    Work("syscall (getppid)", "getppid_loop", 200_000, "us/op", 5.0),
+    Work("compute loop", "compute_loop", 500_000_000, "ratio", 2.0),
+    Work("sieve (stores)", "sieve", 50_000_000, "ratio", 10.0),
+]
+BOOT_BUDGET_S = 0.3
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def native_runner(program: str) -> Callable[[int], None]:
+    path = str(IMAGES_BIN / program)
+
+    def run(n: int) -> None:
+        subprocess.run([path, str(n)], env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+    return run
+
+
+def qemu_runner(program: str, qemu: str) -> Callable[[int], None]:
+    path = str(IMAGES_BIN / program)
+
+    def run(n: int) -> None:
+        subprocess.run([qemu, path, str(n)], env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+    return run
+
+
+def lab_runner(program: str) -> Callable[[int], None]:
+    def run(n: int) -> None:
+        result = runner.run([f"/bin/{program}", str(n)])
+        if result.status != 0 or result.panic or result.oopses:
+            raise RuntimeError(f"/bin/{program} {n} failed in asterinas-lab: {result}")
+
+    return run
+
+
+def per_op(run: Callable[[int], None], n: int, repeat: int) -> tuple[float, float]:
+    """(seconds per iteration, seconds for N iterations including start-up)."""
+    t0 = best_of(repeat, lambda: run(0))
+    tn = best_of(repeat, lambda: run(n))
+    return max(tn - t0, 0.0) / n, tn
+
+
+def fmt_cost(work: Work, seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if work.unit == "us/op":
+        return f"{seconds * 1e6:.3f} us"
+    return f"{seconds * 1e9:.3f} ns/it"
+
+
+def boot_figures(repeat: int) -> tuple[float, float]:
+    """(boot -> first user instruction, wall time of running /bin/tiny), best of repeat."""
+    first_user, total = float("inf"), float("inf")
+    for _ in range(repeat + 2):  # the first run also pays for imports and caches
+        start = time.perf_counter()
+        result = runner.run(["/bin/tiny"])
+        elapsed = time.perf_counter() - start
+        if result.status != 0:
+            raise RuntimeError(f"/bin/tiny failed: {result}")
+        times = ostd_platform.times
+        if times.first_user_instruction:
+            first_user = min(first_user, times.first_user_instruction - times.start)
+        total = min(total, elapsed)
+    return first_user, total
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N / 10 and one repetition")
+    ap.add_argument("--repeat", type=int, default=None, help="repetitions, best taken (default 3)")
+    args = ap.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 3)
+    scale = 10 if args.quick else 1
+    qemu = shutil.which("qemu-x86_64")
+
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()}  {platform.processor() or ''}"
+        f"  python {platform.python_version()}  repeat={repeat}{'  (quick)' if args.quick else ''}"
+    )
+    header = ("work", "N", "native", "qemu-user", "asterinas-lab", "lab run (N)", "vs native", "budget", "ok")
+    rows: list[tuple[str, ...]] = []
+    for work in WORKS:
+        n = work.n // scale
+        native, _ = per_op(native_runner(work.program), n, repeat)
+        q = per_op(qemu_runner(work.program, qemu), n, repeat)[0] if qemu else None
+        lab, lab_total = per_op(lab_runner(work.program), n, repeat)
+        ratio = lab / native if native > 0 else float("inf")
+        if work.unit == "us/op":
+            ok = lab * 1e6 <= work.budget
+            budget = f"<= {work.budget:g} us"
+        else:
+            ok = ratio <= work.budget
+            budget = f"<= {work.budget:g}x"
+        rows.append(
+            (
+                work.name,
+                f"{n:,}",
+                fmt_cost(work, native),
+                fmt_cost(work, q),
+                fmt_cost(work, lab),
+                f"{lab_total:.2f} s",
+                f"{ratio:.1f}x",
+                budget,
+                "yes" if ok else "NO",
+            )
+        )
+        print(f"  {work.name}: done", file=sys.stderr)
+
+    first_user, tiny = boot_figures(repeat)
+    native_tiny = best_of(
+        repeat, lambda: subprocess.run([str(IMAGES_BIN / "tiny")], stdout=subprocess.DEVNULL)
+    )
+    qemu_tiny = (
+        best_of(repeat, lambda: subprocess.run([qemu, str(IMAGES_BIN / "tiny")], stdout=subprocess.DEVNULL))
+        if qemu
+        else None
+    )
+    if first_user != float("inf"):
+        rows.append(
+            (
+                "boot -> 1st user insn",
+                "-",
+                "-",
+                "-",
+                f"{first_user * 1e3:.1f} ms",
+                "-",
+                "-",
+                f"<= {BOOT_BUDGET_S:g} s",
+                "yes" if first_user <= BOOT_BUDGET_S else "NO",
+            )
+        )
+    rows.append(
+        (
+            "boot + run tiny",
+            "-",
+            f"{native_tiny * 1e3:.1f} ms",
+            f"{qemu_tiny * 1e3:.1f} ms" if qemu_tiny is not None else "-",
+            f"{tiny * 1e3:.1f} ms",
+            "-",
+            f"{tiny / native_tiny:.0f}x",
+            f"<= {BOOT_BUDGET_S:g} s",
+            "yes" if tiny <= BOOT_BUDGET_S else "NO",
+        )
+    )
+
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    print(
+        "(native and qemu-user 'boot + run tiny' are process spawn + run; per-op costs have start-up removed)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
