@@ -148,13 +148,6 @@ def test_ostd_refusal_is_an_oops_not_a_panic(patch_syscall):
     assert result.signal == SIGSEGV
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="OSTD bug: ostd/boot.py calls kernel_main(info) outside any containment, so an "
-    "exception from OSTD code during the kernel's entry point (here: building init's stack "
-    "in execve) escapes ostd.boot and runner.run as a raw host exception, not a Panic",
-)
 def test_exception_inside_ostd_during_boot_is_a_panic(monkeypatch):
     broken_translate = _function_in_ostd(
         "def _translate(space, vaddr, write):\n"

@@ -158,11 +158,6 @@ def test_handles_cannot_be_forged_for_typed_or_free_frames(in_kernel):
     in_kernel(check)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OSTD bug: Frame.__init__ raises AccessDenied before setting the 'paddr' slot, "
-    "so Frame.__del__ on the half-built object raises AttributeError (ostd/mm/frame.py)",
-)
 def test_refused_frame_handle_cleans_up_quietly(in_kernel, monkeypatch):
     unraisable = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
@@ -179,12 +174,6 @@ def test_refused_frame_handle_cleans_up_quietly(in_kernel, monkeypatch):
     assert [u.exc_type for u in unraisable] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OSTD bug: Frame/TypedFrame/Segment.__del__ release into whatever allocator is "
-    "current (ostd/mm/frame.py), so a handle outliving its machine (e.g. kept by an oops "
-    "traceback until the next GC) frees a frame of the next booted machine",
-)
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the double release
 def test_stale_handle_cannot_release_a_frame_of_the_next_machine(in_kernel):
     stale = [in_kernel(lambda: FrameAllocOptions().alloc_frame())]
@@ -430,11 +419,6 @@ def test_user_copies_cannot_reach_the_kernel_half(in_kernel, address):
     in_kernel(check)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OSTD bug: VmReader.read_cstring ignores the reader's range (self.end): it reads up "
-    "to max_length bytes and leaves cursor past end (remain < 0) (ostd/mm/io.py)",
-)
 def test_read_cstring_stays_inside_the_readers_range(in_kernel):
     def check():
         space = VmSpace()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ..machine import DEFAULT_RAM_SIZE, DEFAULT_TIMER_PERIOD_S, Machine
 from ..machine.ram import PAGE_SIZE
 from . import console, platform, timer
+from .error import Panic
 from .mm import frame as frame_mod
 from .mm.frame import FrameAllocator
 from .mm.page_table import PHYS_OFFSET, TRAMPOLINE_VADDR, KernelSpace
@@ -99,7 +100,12 @@ def boot(
     log("ostd: entering the kernel")
     machine.timer.start()
     try:
-        kernel_main(info)
+        try:
+            kernel_main(info)
+        except Exception as error:
+            # The kernel could not even start: like Linux's "Kernel panic - not syncing".
+            raise Panic(f"kernel initialisation failed: {type(error).__name__}: {error} "
+                        f"at {task_mod.format_exception_site(error)}") from error  # fmt: skip
         task_mod.run_tasks(idle or _default_idle)
     finally:
         machine.timer.stop()

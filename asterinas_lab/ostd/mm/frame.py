@@ -150,25 +150,30 @@ class Frame:
     count includes this handle. Reads and writes stay inside the frame's 4 KiB.
     """
 
-    __slots__ = ("paddr", "__weakref__")
+    __slots__ = ("paddr", "_owner", "__weakref__")
 
     def __init__(self, paddr: int) -> None:
+        self._owner = None
         a = allocator()
-        if a.kind[paddr // PAGE_SIZE] != UNTYPED:
+        if not 0 <= paddr < a.nframes * PAGE_SIZE or a.kind[paddr // PAGE_SIZE] != UNTYPED:
             raise AccessDenied(f"frame {paddr:#x} is not an untyped frame")
         a.get(paddr)
         self.paddr = paddr
+        self._owner = a
 
     @classmethod
     def _adopt(cls, paddr: int) -> Frame:
         """Wrap a freshly allocated frame whose first reference is this handle."""
         frame = object.__new__(cls)
         frame.paddr = paddr
+        frame._owner = _allocator
         return frame
 
     def __del__(self) -> None:
-        if _allocator is not None and self.paddr is not None:
-            _allocator.put(self.paddr)
+        # The reference goes back to the allocator (the machine) the handle came from,
+        # even if another machine has booted since.
+        if self._owner is not None:
+            self._owner.put(self.paddr)
 
     def __repr__(self) -> str:
         return f"Frame({self.paddr:#x})"
@@ -187,12 +192,12 @@ class Frame:
         base = self.paddr + offset
         # SAFETY: the range was checked to lie inside this untyped frame, which the
         # handle keeps allocated.
-        return bytes(allocator()._ram[base : base + length])
+        return bytes(self._owner._ram[base : base + length])
 
     @unsafe
     def write(self, offset: int, data: bytes) -> None:
         _check_range(offset, len(data))
-        a = allocator()
+        a = self._owner
         base = self.paddr + offset
         # SAFETY: as in read(); the frame is untyped, so no invariant lives in its bytes.
         a._ram[base : base + len(data)] = data
@@ -215,15 +220,16 @@ class TypedFrame:
     nor map it into user space.
     """
 
-    __slots__ = ("paddr", "kind")
+    __slots__ = ("paddr", "kind", "_owner")
 
     def __init__(self, paddr: int, kind: int) -> None:
         self.paddr = paddr
         self.kind = kind
+        self._owner = _allocator
 
     def __del__(self) -> None:
-        if _allocator is not None:
-            _allocator.put(self.paddr)
+        if self._owner is not None:
+            self._owner.put(self.paddr)
 
     def read(self, offset: int, length: int) -> bytes:
         raise AccessDenied(f"typed ({KIND_NAMES[self.kind]}) frame {self.paddr:#x} cannot be read")
@@ -238,11 +244,12 @@ class Segment:
     def __init__(self, start_paddr: int, nframes: int) -> None:
         self.start_paddr = start_paddr
         self.nframes = nframes
+        self._owner = _allocator
 
     def __del__(self) -> None:
-        if _allocator is not None:
+        if self._owner is not None:
             for i in range(self.nframes):
-                _allocator.put(self.start_paddr + i * PAGE_SIZE)
+                self._owner.put(self.start_paddr + i * PAGE_SIZE)
 
     def frames(self) -> list[Frame]:
         return [Frame(self.start_paddr + i * PAGE_SIZE) for i in range(self.nframes)]

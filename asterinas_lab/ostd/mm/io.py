@@ -77,7 +77,9 @@ class VmReader:
 
     @unsafe
     def read_cstring(self, max_length: int) -> bytes | None:
-        """Bytes up to a NUL (excluded); None if no NUL within ``max_length`` bytes."""
+        """Bytes up to a NUL (excluded); None if no NUL within ``max_length`` bytes
+        (or within the reader's range, whichever ends first)."""
+        max_length = min(max_length, self.remain)
         ram = self._space._platform.ram
         out = bytearray()
         vaddr = self.cursor
