@@ -107,20 +107,21 @@ def sys_getpgrp(t, *_):
     return t.process.pgid
 
 
-def sys_getpgid(t, pid, *_):
+def _process_by_pid(t, pid: int):
+    """The process named by a pid argument, where 0 means the caller."""
     pid = s32(pid)
     target = t.process if pid == 0 else t.kernel.processes.get(pid)
     if target is None:
         raise LinuxError(ESRCH)
-    return target.pgid
+    return target
+
+
+def sys_getpgid(t, pid, *_):
+    return _process_by_pid(t, pid).pgid
 
 
 def sys_getsid(t, pid, *_):
-    pid = s32(pid)
-    target = t.process if pid == 0 else t.kernel.processes.get(pid)
-    if target is None:
-        raise LinuxError(ESRCH)
-    return target.sid
+    return _process_by_pid(t, pid).sid
 
 
 def sys_setpgid(t, pid, pgid, *_):
