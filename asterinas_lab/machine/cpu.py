@@ -320,6 +320,8 @@ class Cpu:
     def close(self) -> None:
         """Power off: free the emulator. The Cpu must not be used afterwards."""
         if self._uc is not None:
+            # The binding has no close(); its weakref finalizer is the one place that
+            # calls uc_close, and calling it now makes the later GC a no-op.
             self._uc._Uc__finalizer()
             self._uc = None
             self._h = None

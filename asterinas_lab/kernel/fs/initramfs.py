@@ -169,12 +169,6 @@ def unpack_cpio_newc(archive: bytes, fs: RamFs) -> None:
     # Creating an entry touches its directory's mtime, so directory times are set
     # after everything is unpacked, as Linux's dir_utime() does.
     dir_times: list[tuple[Inode, int]] = []
-    _unpack_entries(archive, fs, links, dir_times)
-    for inode, mtime_ns in dir_times:
-        inode.mtime_ns = mtime_ns
-
-
-def _unpack_entries(archive: bytes, fs: RamFs, links, dir_times: list) -> None:
     for entry in parse_cpio_newc(archive):
         parts = _clean_name(entry.name)
         mtime_ns = entry.mtime * 1_000_000_000
@@ -211,6 +205,8 @@ def _unpack_entries(archive: bytes, fs: RamFs, links, dir_times: list) -> None:
         inode.mtime_ns = mtime_ns
         if inode.is_dir:
             dir_times.append((inode, mtime_ns))
+    for inode, mtime_ns in dir_times:
+        inode.mtime_ns = mtime_ns
 
 
 def _create(
