@@ -75,10 +75,14 @@ def run(
     ram_size: int = DEFAULT_RAM_SIZE,
     boot_log: bool = False,
     console: Callable[[bytes], object] | None = None,
+    deterministic: bool = False,
 ) -> RunResult:
     """Boot, run ``argv`` as pid 1, and return its result.
 
     ``path`` is the guest path of the program (default: ``argv[0]``).
+
+    ``deterministic`` runs on a virtual clock with preemption by syscall count, so the
+    same program and input give the same syscall trace on every run and machine.
 
     With ``capture`` the program's stdout and stderr are collected; otherwise they go
     to this process's stdout and stderr (as in the CLI). ``stdin=None`` connects the
@@ -122,6 +126,7 @@ def run(
         KernelConfig(
             init_path=os.fsencode(path) if path is not None else args[0], argv=args, envp=envp,
             stdio=(stdin_file, stdout_file, stderr_file), strace=trace, report=report,
+            deterministic=deterministic,
         )
     )  # fmt: skip
     result = RunResult(exit_code=None, signal=None)
@@ -134,7 +139,7 @@ def run(
     process = kernel.init_process
     if process is not None:
         result.exit_code = process.exit_code
-        result.signal = process.exit_signal
+        result.signal = process.term_signal
     if kernel.exec_error is not None:
         result.exec_error = os.strerror(kernel.exec_error.errno)
     result.stdout, result.stderr = bytes(out), bytes(err)

@@ -62,3 +62,10 @@ class LinuxError(Exception):
     @property
     def name(self) -> str:
         return _errno.errorcode.get(self.errno, f"E{self.errno}")
+
+
+class MustBlock(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a syscall served on the fast path (inside the CPU hook, where no task
+    may sleep) when it finds it has to wait: the dispatcher hands the call to the slow
+    path, which runs it again from the start in the thread's task. A handler raises it
+    only before it has changed anything."""

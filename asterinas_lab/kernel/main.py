@@ -7,7 +7,6 @@ program and starts the task that runs it. After that, everything happens in sysc
 
 from __future__ import annotations
 
-import heapq
 import random
 import time
 from collections.abc import Callable
@@ -23,14 +22,23 @@ from .fs.initramfs import load_initramfs
 from .fs.ramfs import RamFs
 from .fs.vfs import Vfs
 from .process import exec as exec_mod
-from .process.lifecycle import exit_process
-from .process.process import Process, Thread
+from .ipc.futex import Futexes
+from .process.lifecycle import exit_group, exit_thread
+from .process.process import FsContext, Process, Thread
 from .process.thread_loop import thread_loop
+from .time.timers import TimerQueue
+from .vm.vmar import ProcessVm
 from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP
 from .syscall.strace import SyscallFormatter
 from .syscall.table import NR_SYSCALLS, TABLE, dispatch
 
 SIGSEGV = 11
+#: Deterministic mode: virtual time one syscall costs, the time slice after which the
+#: running thread is preempted, and how many host ticks (10 ms) a thread may run
+#: without a syscall before the watchdog preempts it anyway.
+SYSCALL_COST_NS = 1_000
+TIME_SLICE_NS = 10_000_000
+WATCHDOG_TICKS = 20
 _NO_RETURN = (SYS_EXIT, SYS_EXIT_GROUP)
 
 
@@ -45,6 +53,7 @@ class KernelConfig:
     strace: Callable[[str], object] | None = None
     report: Callable[[str], object] | None = None
     seed: int = 0
+    deterministic: bool = False
 
 
 class Kernel:
@@ -52,23 +61,34 @@ class Kernel:
         self.config = config
         self.rng = random.Random(config.seed)
         self.processes: dict[int, Process] = {}
-        self._pids = count(1)
+        self._ids = count(1)  # pids and tids come from one counter, as in Linux
         self.vfs: Vfs | None = None
         self.init_process: Process | None = None
         self.exec_error: LinuxError | None = None
         self.oopses: list[str] = []
-        self._sleepers: list[tuple[int, int, Task]] = []
-        self._sleep_seq = count()
+        self.timers = TimerQueue()
+        self.futexes = Futexes()
+        self.deterministic = config.deterministic
+        self.max_threads = 1024
+        self._resched = False
+        self._ticks_without_syscall = 0
 
     # --- boot ---------------------------------------------------------------------------
 
     def main(self, boot_info: BootInfo) -> None:
         ostd.set_oops_handler(self._oops)
-        timer.register_callback(self._wake_sleepers)
+        if self.deterministic:
+            timer.use_virtual_clock()
+        timer.register_callback(self._on_tick)
+        total_frames, _free = ostd.memory_stats()
+        # Linux sizes threads-max from memory (max_threads = pages / 8 / THREAD_SIZE-ish).
+        self.max_threads = max(64, min(4096, total_frames // 64))
         fs = load_initramfs(boot_info.initramfs, RamFs()) if boot_info.initramfs else RamFs()
         populate_dev(fs, self.rng)
         self.vfs = Vfs(fs)
         log(f"kernel: root file system unpacked from a {len(boot_info.initramfs)}-byte initramfs")
+        if self.deterministic:
+            log("kernel: deterministic mode: virtual clock, preemption by syscall count")
         process = self.new_process(parent=None)
         self.init_process = process
         for fd, file in enumerate(self.config.stdio or ()):
@@ -80,15 +100,15 @@ class Kernel:
         except LinuxError as error:
             self.exec_error = error
             log(f"kernel: cannot execute {self.config.init_path.decode(errors='replace')}: {error.name}")
-            exit_process(self, process, code=127 if error.errno == 2 else 126)
+            exit_group(process, code=127 if error.errno == 2 else 126)
             return
         log(f"kernel: starting pid 1: {b' '.join(self.config.argv).decode(errors='replace')}")
         self.start_thread(thread)
 
-    def new_process(self, parent: Process | None) -> Process:
-        pid = next(self._pids)
-        root = self.vfs.root
-        process = Process(pid, parent, parent.cwd if parent else root, root)
+    def new_process(self, parent: Process | None, vm: ProcessVm | None = None) -> Process:
+        pid = next(self._ids)
+        fs = parent.fs.copy() if parent is not None else FsContext(self.vfs.root, self.vfs.root)
+        process = Process(pid, parent, fs, vm)
         process.kernel = self
         self.processes[pid] = process
         if parent is not None:
@@ -96,7 +116,7 @@ class Kernel:
         return process
 
     def new_thread(self, process: Process, context: UserContext | None = None) -> Thread:
-        tid = process.pid if not process.threads else next(self._pids)
+        tid = process.pid if not process.threads else next(self._ids)
         thread = Thread(tid, process, context)
         thread.kernel = self
         process.threads.append(thread)
@@ -106,17 +126,76 @@ class Kernel:
         thread.task = Task(lambda: thread_loop(thread), data=thread, name=f"tid {thread.tid}")
         thread.task.run()
 
+    def thread_count(self) -> int:
+        return sum(len(p.live_threads) for p in self.processes.values() if not p.zombie)
+
+    def rlimit(self, process: Process, resource: int) -> tuple[int, int]:
+        from .syscall.misc import DEFAULT_RLIMITS
+
+        return process.rlimits.get(resource, DEFAULT_RLIMITS[resource])
+
     # --- syscall entry points ------------------------------------------------------------
 
     def make_fast_syscall(self, thread: Thread) -> Callable[[UserContext], bool]:
-        if self.config.strace is None:
-            return lambda context: dispatch(thread, context, False)
-        return lambda context: self._traced(thread, context, False)
+        serve = self._traced if self.config.strace is not None else dispatch
+        if not self.deterministic:
+            return lambda context: serve(thread, context, False)
+
+        def fast(context: UserContext) -> bool:
+            self._account_syscall(thread)
+            # With a time slice used up or a signal to deliver, the slow path goes
+            # through the thread loop, which preempts or delivers deterministically.
+            if not (self._resched or thread.has_deliverable_signal()) and serve(thread, context, False):
+                return True
+            thread.accounted = True
+            return False
+
+        return fast
 
     def make_slow_syscall(self, thread: Thread) -> Callable[[UserContext], object]:
-        if self.config.strace is None:
-            return lambda context: dispatch(thread, context, True)
-        return lambda context: self._traced(thread, context, True)
+        serve = self._traced if self.config.strace is not None else dispatch
+        if not self.deterministic:
+            return lambda context: serve(thread, context, True)
+
+        def slow(context: UserContext) -> object:
+            if thread.accounted:
+                thread.accounted = False
+            else:
+                self._account_syscall(thread)
+            return serve(thread, context, True)
+
+        return slow
+
+    def _account_syscall(self, thread: Thread) -> None:
+        """Deterministic mode: every syscall costs the same virtual time."""
+        timer.advance(SYSCALL_COST_NS)
+        thread.cpu_ns += SYSCALL_COST_NS
+        self._ticks_without_syscall = 0
+        self.timers.run_expired(timer.monotonic_ns())
+        if timer.monotonic_ns() // TIME_SLICE_NS != (timer.monotonic_ns() - SYSCALL_COST_NS) // TIME_SLICE_NS:
+            self._resched = True
+
+    def need_resched(self) -> bool:
+        """After a kernel event: should the current thread give up the CPU?"""
+        if not self.deterministic:
+            return True
+        if self._resched:
+            self._resched = False
+            return True
+        return False
+
+    def _on_tick(self) -> None:
+        if not self.deterministic:
+            self.timers.run_expired(timer.monotonic_ns())
+            return
+        # Deterministic mode ignores host time, except as a watchdog for a thread
+        # that spins without ever making a syscall (that alone is not reproducible).
+        self._ticks_without_syscall += 1
+        if self._ticks_without_syscall >= WATCHDOG_TICKS:
+            self._ticks_without_syscall = 0
+            timer.advance(TIME_SLICE_NS)
+            self.timers.run_expired(timer.monotonic_ns())
+            self._resched = True
 
     def _traced(self, thread: Thread, context: UserContext, allow_blocking: bool) -> bool:
         """``dispatch`` that also prints the call in strace's format."""
@@ -130,7 +209,8 @@ class Kernel:
         if number in _NO_RETURN:
             self.config.strace(formatter.format_exit(number, args, 0))
             return dispatch(thread, context, allow_blocking)
-        dispatch(thread, context, allow_blocking)
+        if not dispatch(thread, context, allow_blocking):
+            return False  # it must block: the slow path will serve (and print) it
         ret = context.rax
         self.config.strace(formatter.format_exit(number, args, ret - (1 << 64) if ret >= 1 << 63 else ret))
         return True
@@ -170,26 +250,18 @@ class Kernel:
     def memory_stats(self) -> tuple[int, int]:
         return ostd.memory_stats()
 
-    def sleep_ns(self, ns: int) -> None:
-        task = Task.current()
-        deadline = timer.monotonic_ns() + ns
-        heapq.heappush(self._sleepers, (deadline, next(self._sleep_seq), task))
-        while timer.monotonic_ns() < deadline:
-            task.sleep()
-
-    def _wake_sleepers(self) -> None:
-        now = timer.monotonic_ns()
-        while self._sleepers and self._sleepers[0][0] <= now:
-            heapq.heappop(self._sleepers)[2].wake()
-
     def idle(self) -> bool:
-        """Nothing runnable: wait for the next sleeper's deadline, or give up."""
-        if not self._sleepers:
+        """Nothing runnable: wait for the next timer, or give up if there is none."""
+        deadline = self.timers.next_deadline()
+        if deadline is None:
             return False
-        delay = self._sleepers[0][0] - timer.monotonic_ns()
+        delay = deadline - timer.monotonic_ns()
         if delay > 0:
-            time.sleep(delay / 1e9)
-        self._wake_sleepers()
+            if self.deterministic:
+                timer.advance(delay)
+            else:
+                time.sleep(delay / 1e9)
+        self.timers.run_expired(timer.monotonic_ns())
         return True
 
     # --- failure containment ------------------------------------------------------------
@@ -207,7 +279,8 @@ class Kernel:
         if self.config.report is not None:
             self.config.report(message)
         if process is not None:
-            exit_process(self, process, code=0, signal=SIGSEGV)
+            exit_group(process, signal=SIGSEGV)
+            exit_thread(thread)
 
     def on_process_exit(self, process: Process) -> None:
         pass

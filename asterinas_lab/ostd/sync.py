@@ -16,7 +16,8 @@ class WaitQueue:
     """Tasks waiting for an event.
 
     Invariant: a task is in the queue only while it sleeps on it; ``wake_*`` removes
-    the tasks it wakes, and a woken task re-checks its condition before returning.
+    the tasks it wakes, a task woken another way removes itself, and a woken task
+    re-checks its condition before returning (so spurious wake-ups are harmless).
     """
 
     def __init__(self) -> None:
@@ -33,6 +34,9 @@ class WaitQueue:
                 raise OstdError("wait_until called outside a task")
             self._waiters.append(task)
             task.sleep()
+            # Woken by someone else (a signal, a timeout): leave no stale entry behind.
+            if task in self._waiters:
+                self._waiters.remove(task)
 
     def wake_one(self) -> bool:
         while self._waiters:

@@ -27,6 +27,7 @@ from enum import Enum
 
 from ..machine import cpu as hw
 from . import platform, timer
+from .error import OstdError
 from .mm.page_table import TRAMPOLINE_VADDR
 from .unsafe import unsafe
 
@@ -155,6 +156,26 @@ class UserContext:
         copy._fresh = self._fresh
         copy.trap = None
         return copy
+
+
+    @unsafe
+    def restore_from(self, saved: UserContext) -> None:
+        """Make this context a copy of ``saved`` (a clone of this same thread's context
+        made earlier): how rt_sigreturn gets back the FPU/SSE state of the code a
+        signal interrupted."""
+        p = platform.current
+        if saved._fresh:
+            raise OstdError("cannot restore from a context that never ran")
+        if p.loaded_context is self:
+            # SAFETY: saved is a CPL-3 state of this thread; CR3 is re-written so the
+            # restore cannot bring back a stale address space.
+            p.cpu.restore_context(saved._blob)
+            if p.active_vm_space is not None:
+                p.cpu.set_cr3(p.active_vm_space.root_paddr)
+        else:
+            p.cpu.copy_context(self._blob, saved._blob)
+        self._fresh = False
+        self.trap = None
 
 
 def _accessor(reg: int) -> property:

@@ -3,7 +3,11 @@
 A file descriptor is a small integer naming an open file; the table maps it to the
 open file and the descriptor's own flag, close-on-exec. Several descriptors (after
 ``dup``) and several processes (after ``fork``) may share one open file, and with it
-the file position.
+the file position. Threads (CLONE_FILES) share the table itself.
+
+Files that must know how many descriptors refer to them (pipe ends: "is any write end
+still open?") define ``fd_acquire``/``fd_release``; the table calls them whenever a
+descriptor starts or stops referring to the file.
 """
 
 from __future__ import annotations
@@ -15,13 +19,26 @@ from ..error import EBADF, EMFILE, LinuxError
 NOFILE_DEFAULT = 1024
 
 
+def _acquire(file: Any) -> None:
+    hook = getattr(file, "fd_acquire", None)
+    if hook is not None:
+        hook()
+
+
+def _release(file: Any) -> None:
+    hook = getattr(file, "fd_release", None)
+    if hook is not None:
+        hook()
+
+
 class FdTable:
-    def __init__(
-        self, limit: int = NOFILE_DEFAULT, files: dict[int, Any] | None = None, cloexec: set[int] | None = None
-    ) -> None:
-        self._files: dict[int, Any] = dict(files or {})
-        self._cloexec: set[int] = set(cloexec or ())
+    """Invariant: every file in the table has been acquired once per descriptor."""
+
+    def __init__(self, limit: int = NOFILE_DEFAULT) -> None:
+        self._files: dict[int, Any] = {}
+        self._cloexec: set[int] = set()
         self.limit = limit
+        self.users = 1  # processes sharing this table (CLONE_FILES)
 
     def get(self, fd: int) -> Any:
         try:
@@ -40,9 +57,14 @@ class FdTable:
         return fd
 
     def install_at(self, fd: int, file: Any, cloexec: bool = False) -> None:
+        """Put ``file`` at ``fd``, closing what was there (dup2)."""
         if not 0 <= fd < self.limit:
             raise LinuxError(EBADF)
+        _acquire(file)
+        old = self._files.get(fd)
         self._files[fd] = file
+        if old is not None:
+            _release(old)
         if cloexec:
             self._cloexec.add(fd)
         else:
@@ -53,6 +75,7 @@ class FdTable:
         if file is None:
             raise LinuxError(EBADF)
         self._cloexec.discard(fd)
+        _release(file)
         return file
 
     def is_cloexec(self, fd: int) -> bool:
@@ -67,16 +90,39 @@ class FdTable:
             self._cloexec.discard(fd)
 
     def close_on_exec(self) -> None:
-        for fd in list(self._cloexec):
-            self._files.pop(fd, None)
+        for fd in sorted(self._cloexec):
+            file = self._files.pop(fd, None)
+            if file is not None:
+                _release(file)
         self._cloexec.clear()
 
     def copy(self) -> FdTable:
-        return FdTable(self.limit, self._files, self._cloexec)
+        """fork: a new table naming the same open files."""
+        table = FdTable(self.limit)
+        for fd, file in self._files.items():
+            table.install_at(fd, file, fd in self._cloexec)
+        return table
+
+    def share(self) -> FdTable:
+        """clone(CLONE_FILES) without CLONE_THREAD: one more process uses this table."""
+        self.users += 1
+        return self
+
+    def release(self) -> None:
+        """A process using this table exited; the last one closes everything."""
+        self.users -= 1
+        if self.users <= 0:
+            self.close_all()
 
     def close_all(self) -> None:
+        files = list(self._files.values())
         self._files.clear()
         self._cloexec.clear()
+        for file in files:
+            _release(file)
 
     def items(self):
         return sorted(self._files.items())
+
+    def __len__(self) -> int:
+        return len(self._files)

@@ -66,6 +66,7 @@ class Inode:
         "target",
         "parent",
         "device",
+        "page_cache",
     )
 
     def __init__(self, fs: RamFs, ino: int, mode: int, uid: int, gid: int, rdev: int) -> None:
@@ -86,6 +87,8 @@ class Inode:
         # and getcwd() can simply follow this pointer. The root is its own parent.
         self.parent: Inode | None = None
         self.device: CharDevice | None = None
+        # Frames of MAP_SHARED mappings of this file (vm/shared.py), kept in sync.
+        self.page_cache = None
 
     def __repr__(self) -> str:
         return f"<Inode ino={self.ino} mode={self.mode:o} nlink={self.nlink}>"

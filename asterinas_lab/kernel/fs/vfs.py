@@ -200,6 +200,8 @@ class OpenFile:
             return inode.device.read(count, offset)
         if inode.data is None:
             raise LinuxError(EINVAL)  # FIFOs/sockets from an archive have no driver yet
+        if inode.page_cache is not None:
+            inode.page_cache.sync_to_file()  # shared mappings may have written to it
         return bytes(inode.data[offset : offset + count])
 
     def _write_at(self, data: bytes, offset: int) -> int:
@@ -214,7 +216,11 @@ class OpenFile:
         if offset > len(inode.data):
             # Writing past the end leaves a "hole" that reads back as zeros.
             inode.data.extend(bytes(offset - len(inode.data)))
+        if inode.page_cache is not None:
+            inode.page_cache.sync_to_file()
         inode.data[offset:end] = data
+        if inode.page_cache is not None:
+            inode.page_cache.refresh_from_file(offset, end)
         inode.touch(mtime=True, ctime=True)
         return len(data)
 

@@ -29,6 +29,8 @@ def read_program(kernel: Kernel, process: Process, path: bytes) -> bytes:
         raise LinuxError(EACCES)
     if not inode.mode & 0o111:
         raise LinuxError(EACCES)
+    if inode.page_cache is not None:
+        inode.page_cache.sync_to_file()
     return bytes(inode.data)
 
 
@@ -58,11 +60,27 @@ def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp:
     stack = _build_address_space(kernel, vm, image, data, argv, envp, execfn=path)
 
     # Point of no return: switch the process to the new program.
+    _kill_other_threads(thread)
     old_vm = process.vm
     process.vm = vm
     vm.vm_space.activate()
-    old_vm.destroy()
+    old_vm.users -= 1
+    if old_vm.users == 0:
+        old_vm.destroy()
+    if process.vfork_done is not None:
+        process.vfork_done.wake_all()  # the vfork parent gets its memory back
+        process.vfork_done = None
+    if process.files.users > 1:
+        shared, process.files = process.files, process.files.copy()
+        shared.users -= 1
     process.files.close_on_exec()
+    process.sig_actions = process.sig_actions.copy()
+    process.sig_actions.reset_for_exec()
+    thread.altstack = (0, 0, 2)
+    thread.signal_contexts.clear()
+    thread.clear_child_tid = 0
+    thread.robust_list = 0
+    process.execed = True
     process.exe_path = kernel.vfs_absolute(program_path, process.cwd)
     process.comm = program_path.rsplit(b"/", 1)[-1][:15]
     process.argv = list(argv)
@@ -70,6 +88,21 @@ def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp:
     context.reset()
     context.rip = image.entry
     context.rsp = stack
+
+
+def _kill_other_threads(thread: Thread) -> None:
+    """execve in a multi-threaded process: the other threads end, the caller stays
+    and becomes the thread-group leader (its tid becomes the pid)."""
+    process = thread.process
+    for other in process.threads:
+        if other is not thread and not other.exited:
+            other.exited = True
+            other.wake()
+    for other in list(process.threads):
+        if other is not thread:
+            other.data["finished"] = True
+    process.threads = [thread]
+    thread.tid = process.pid
 
 
 def _build_address_space(kernel, vm, image: ElfImage, data: bytes, argv, envp, execfn: bytes) -> int:

@@ -3,24 +3,44 @@
 Run user code; when it returns to the kernel, serve the reason: a syscall (those that
 cannot block were already served on the fast path inside the CPU hook), a CPU
 exception (a page fault the fast path could not resolve, or a crash), or a kernel
-event (a timer tick: let other tasks run).
+event (a timer tick: let other tasks run; a signal arrived). Before each return to
+user mode, pending signals are delivered.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from ...ostd import CpuException, ReturnReason, Task, UserContext
-from ..syscall.table import dispatch
-from ..vm.page_fault import handle_page_fault
-from .lifecycle import exit_process
+from ...ostd import CpuException, ReturnReason, Task, UserContext, log
+from ..vm.page_fault import FAULT_OOM, SEGV_MAPERR, handle_page_fault
+from .lifecycle import exit_group, exit_thread
+from .signal.constants import (
+    BUS_ADRERR,
+    FPE_INTDIV,
+    ILL_ILLOPN,
+    RESTART_CODES,
+    SI_KERNEL,
+    SIGBUS,
+    SIGFPE,
+    SIGILL,
+    SIGKILL,
+    SIGSEGV,
+    SIGTRAP,
+    TRAP_BRKPT,
+)
+from .signal.deliver import handle_pending_signals, send_to_thread
+from .signal.state import SigInfo
 
 if TYPE_CHECKING:
     from .process import Thread
 
-SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
-_VECTOR_SIGNALS = {0: SIGFPE, 1: SIGTRAP, 3: SIGTRAP, 4: SIGSEGV, 5: SIGSEGV, 6: SIGILL,
-                   13: SIGSEGV, 14: SIGSEGV, 16: SIGFPE, 17: SIGBUS, 19: SIGFPE}  # fmt: skip
+_VECTOR_SIGNALS = {0: (SIGFPE, FPE_INTDIV), 1: (SIGTRAP, TRAP_BRKPT), 3: (SIGTRAP, SI_KERNEL),
+                   4: (SIGSEGV, SI_KERNEL), 5: (SIGSEGV, SI_KERNEL), 6: (SIGILL, ILL_ILLOPN),
+                   13: (SIGSEGV, SI_KERNEL), 16: (SIGFPE, 0), 17: (SIGBUS, BUS_ADRERR),
+                   19: (SIGFPE, 0)}  # fmt: skip
+_U64 = 1 << 64
+_RESTART_MIN = _U64 - max(RESTART_CODES)
 
 
 def thread_loop(thread: Thread) -> None:
@@ -30,15 +50,36 @@ def thread_loop(thread: Thread) -> None:
     user_mode.fast_syscall = kernel.make_fast_syscall(thread)
     user_mode.fast_page_fault = lambda ctx, address: _fast_page_fault(thread, ctx, address)
     slow = kernel.make_slow_syscall(thread)
-    while not thread.exited:
-        thread.process.vm.vm_space.activate()
-        reason = user_mode.execute()
-        if reason is ReturnReason.USER_SYSCALL:
-            slow(context)
-        elif reason is ReturnReason.USER_EXCEPTION:
-            handle_user_exception(thread, context.trap)
-        else:
-            Task.yield_now()
+    has_event = thread.has_deliverable_signal
+    # CPU time from the host clock (deterministic mode counts syscalls instead).
+    clock = time.perf_counter_ns if not kernel.deterministic else (lambda: 0)
+    try:
+        while not thread.exited:
+            handle_pending_signals(thread)
+            if thread.exited:
+                break
+            thread.process.vm.vm_space.activate()
+            started = clock()
+            thread.in_fast_path = True
+            reason = user_mode.execute(has_event)
+            thread.in_fast_path = False
+            thread.cpu_ns += clock() - started
+            if reason is ReturnReason.USER_SYSCALL:
+                number = context.rax
+                slow(context)
+                result = context.rax
+                if result >= _RESTART_MIN and _U64 - result in RESTART_CODES and not thread.exited:
+                    thread.restart = (_U64 - result, number)
+            elif reason is ReturnReason.USER_EXCEPTION:
+                handle_user_exception(thread, context.trap)
+            elif kernel.need_resched():
+                Task.yield_now()
+    except BaseException:
+        # An oops: the kernel's oops handler ends the process (and this thread).
+        thread.data["task_ended"] = True
+        raise
+    thread.data["task_ended"] = True
+    exit_thread(thread)
 
 
 def _fast_page_fault(thread: Thread, context: UserContext, address: int) -> bool:
@@ -47,14 +88,33 @@ def _fast_page_fault(thread: Thread, context: UserContext, address: int) -> bool
 
 
 def handle_user_exception(thread: Thread, trap: CpuException) -> None:
-    """A CPU exception the kernel could not resolve: the process gets a signal.
+    """A CPU exception the fast path did not resolve: retry a page fault in the slow
+    path (memory may have been freed since), else the thread gets a signal."""
+    if trap.vector == CpuException.PAGE_FAULT:
+        rip = thread.context.rip
+        code = handle_page_fault(thread.process.vm, trap.address, execute=rip <= trap.address < rip + 16)
+        if code == 0:
+            return
+        if code == FAULT_OOM:
+            process = thread.process
+            log(f"kernel: out of memory: killing pid {process.pid} ({process.comm.decode(errors='replace')})")
+            exit_group(process, signal=SIGKILL)
+            return
+        info = SigInfo(SIGSEGV, code=code or SEGV_MAPERR, addr=trap.address, kind="fault")
+    else:
+        sig, code = _VECTOR_SIGNALS.get(trap.vector, (SIGSEGV, SI_KERNEL))
+        info = SigInfo(sig, code=code, addr=thread.context.rip if sig != SIGSEGV else 0, kind="fault")
+    _force_signal(thread, info)
 
-    Signal handlers arrive with the process issue; until then the signal's default
-    action applies, which for these signals is to terminate the process.
-    """
-    signal = _VECTOR_SIGNALS.get(trap.vector, SIGSEGV)
-    exit_process(thread.kernel, thread.process, code=0, signal=signal)
 
+def _force_signal(thread: Thread, info: SigInfo) -> None:
+    """A fault's signal cannot be blocked or ignored: if it is, the default applies."""
+    from .signal.constants import SIG_IGN, sig_bit
+    from .signal.state import SigAction
 
-def dispatch_fast(thread: Thread, context: UserContext) -> bool:
-    return dispatch(thread, context, False)
+    process = thread.process
+    sig = info.signo
+    if thread.sig_mask & sig_bit(sig) or process.sig_actions[sig].handler == SIG_IGN:
+        thread.sig_mask &= ~sig_bit(sig)
+        process.sig_actions[sig] = SigAction()
+    send_to_thread(thread, info)

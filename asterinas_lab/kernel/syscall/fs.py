@@ -12,7 +12,10 @@ import struct
 
 from ..device.host_stream import TCGETS, TIOCGWINSZ
 from ..error import EINVAL, ENOENT, ENOTDIR, ERANGE, LinuxError
-from ..fs.vfs import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT
+from ..fs.pipe import new_pipe
+from ..fs.vfs import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_NONBLOCK
+
+O_DIRECT = 0o40000
 from . import numbers as nr
 from .args import s32, s64
 
@@ -126,6 +129,35 @@ def sys_sendfile(t, out_fd, in_fd, offset_ptr, count, *_):
     else:
         data = in_file.read(count)
     return out_file.write(data) if data else 0
+
+
+# --- pipes --------------------------------------------------------------------------
+
+
+def sys_pipe2(t, fds, flags, *_):
+    flags = s32(flags)
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
+        raise LinuxError(EINVAL)
+    reader, writer = new_pipe(flags)
+    files = t.process.files
+    cloexec = bool(flags & O_CLOEXEC)
+    rfd = files.install(reader, cloexec=cloexec)
+    try:
+        wfd = files.install(writer, cloexec=cloexec)
+    except LinuxError:
+        files.close(rfd)
+        raise
+    try:
+        t.process.write_bytes(fds, struct.pack("<ii", rfd, wfd))
+    except LinuxError:
+        files.close(rfd)
+        files.close(wfd)
+        raise
+    return 0
+
+
+def sys_pipe(t, fds, *_):
+    return sys_pipe2(t, fds, 0)
 
 
 # --- open and close ------------------------------------------------------------------
@@ -337,6 +369,8 @@ def sys_umask(t, mask, *_):
 
 BLOCKING = True
 SYSCALLS = (
+    (nr.SYS_PIPE, sys_pipe, False),
+    (nr.SYS_PIPE2, sys_pipe2, False),
     (nr.SYS_READ, sys_read, BLOCKING),
     (nr.SYS_WRITE, sys_write, False),
     (nr.SYS_PREAD64, sys_pread64, False),

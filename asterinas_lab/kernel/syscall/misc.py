@@ -1,4 +1,4 @@
-"""System information, time, randomness, resource limits and (for now) signal stubs."""
+"""System information, randomness, resource limits, scheduling and prctl."""
 
 from __future__ import annotations
 
@@ -76,43 +76,10 @@ def sys_setrlimit(t, resource, rlim, *_):
     return sys_prlimit64(t, 0, resource, rlim, 0)
 
 
-def sys_rt_sigaction(t, signum, act, oldact, sigsetsize, *_):
-    signum = s32(signum)
-    if not 1 <= signum <= 64 or sigsetsize != 8 or (act and signum in (9, 19)):
-        raise LinuxError(EINVAL)
-    actions = t.process.__dict__.setdefault("sigactions", {})
-    if oldact:
-        t.process.write_bytes(oldact, actions.get(signum, bytes(32)))
-    if act:
-        actions[signum] = t.process.read_bytes(act, 32)
-    return 0
 
 
-def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize, *_):
-    if sigsetsize != 8:
-        raise LinuxError(EINVAL)
-    mask = t.data.get("sigmask", 0)
-    if oset:
-        t.process.write_bytes(oset, struct.pack("<Q", mask))
-    if nset:
-        (value,) = struct.unpack("<Q", t.process.read_bytes(nset, 8))
-        how = s32(how)
-        if how == 0:
-            mask |= value
-        elif how == 1:
-            mask &= ~value
-        elif how == 2:
-            mask = value
-        else:
-            raise LinuxError(EINVAL)
-        t.data["sigmask"] = mask & ~((1 << 8) | (1 << 18))  # SIGKILL, SIGSTOP unblockable
-    return 0
 
 
-def sys_sigaltstack(t, ss, old_ss, *_):
-    if old_ss:
-        t.process.write_bytes(old_ss, struct.pack("<QiiQ", 0, 2, 0, 0))  # SS_DISABLE
-    return 0
 
 
 def sys_prctl(t, option, arg2, *_):
@@ -131,61 +98,18 @@ def sys_sched_yield(t, *_):
     return 0
 
 
-def _clock_ns(clock: int) -> int:
-    if clock in (CLOCK_REALTIME, 8, 11):  # REALTIME, REALTIME_ALARM, TAI
-        return timer.realtime_ns()
-    if clock in (CLOCK_MONOTONIC, 2, 3, 4, 5, 6, 7, 9):  # the monotonic family, CPU time
-        return timer.monotonic_ns()
-    raise LinuxError(EINVAL)
 
 
-def sys_clock_gettime(t, clock, tp, *_):
-    ns = _clock_ns(s32(clock))
-    t.process.write_bytes(tp, _timespec.pack(*divmod(ns, 1_000_000_000)))
-    return 0
 
 
-def sys_clock_getres(t, clock, res, *_):
-    _clock_ns(s32(clock))
-    if res:
-        t.process.write_bytes(res, _timespec.pack(0, 1))
-    return 0
 
 
-def sys_gettimeofday(t, tv, tz, *_):
-    if tv:
-        sec, ns = divmod(timer.realtime_ns(), 1_000_000_000)
-        t.process.write_bytes(tv, struct.pack("<qq", sec, ns // 1000))
-    if tz:
-        t.process.write_bytes(tz, bytes(8))
-    return 0
 
 
-def sys_time(t, tloc, *_):
-    now = timer.realtime_ns() // 1_000_000_000
-    if tloc:
-        t.process.write_bytes(tloc, struct.pack("<q", now))
-    return now
 
 
-def sys_nanosleep(t, req, rem, *_):
-    sec, nsec = _timespec.unpack(t.process.read_bytes(req, 16))
-    if sec < 0 or not 0 <= nsec < 1_000_000_000:
-        raise LinuxError(EINVAL)
-    t.kernel.sleep_ns(sec * 1_000_000_000 + nsec)
-    return 0
 
 
-def sys_clock_nanosleep(t, clock, flags, req, rem, *_):
-    sec, nsec = _timespec.unpack(t.process.read_bytes(req, 16))
-    if sec < 0 or not 0 <= nsec < 1_000_000_000:
-        raise LinuxError(EINVAL)
-    ns = sec * 1_000_000_000 + nsec
-    if s32(flags) & 1:  # TIMER_ABSTIME
-        ns -= _clock_ns(s32(clock))
-    if ns > 0:
-        t.kernel.sleep_ns(ns)
-    return 0
 
 
 def sys_sysinfo(t, info, *_):
@@ -229,17 +153,8 @@ SYSCALLS = (
     (nr.SYS_PRLIMIT64, sys_prlimit64, False),
     (nr.SYS_GETRLIMIT, sys_getrlimit, False),
     (nr.SYS_SETRLIMIT, sys_setrlimit, False),
-    (nr.SYS_RT_SIGACTION, sys_rt_sigaction, False),
-    (nr.SYS_RT_SIGPROCMASK, sys_rt_sigprocmask, False),
-    (nr.SYS_SIGALTSTACK, sys_sigaltstack, False),
     (nr.SYS_PRCTL, sys_prctl, False),
     (nr.SYS_SCHED_YIELD, sys_sched_yield, True),
-    (nr.SYS_CLOCK_GETTIME, sys_clock_gettime, False),
-    (nr.SYS_CLOCK_GETRES, sys_clock_getres, False),
-    (nr.SYS_GETTIMEOFDAY, sys_gettimeofday, False),
-    (nr.SYS_TIME, sys_time, False),
-    (nr.SYS_NANOSLEEP, sys_nanosleep, True),
-    (nr.SYS_CLOCK_NANOSLEEP, sys_clock_nanosleep, True),
     (nr.SYS_SYSINFO, sys_sysinfo, False),
     (nr.SYS_SCHED_GETAFFINITY, sys_sched_getaffinity, False),
     (nr.SYS_GETCPU, sys_getcpu, False),

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ...ostd import UserContext, log
-from ..error import ENOSYS, LinuxError
-from . import fs, misc, mm, process
+from ..error import ENOMEM, ENOSYS, LinuxError, MustBlock
+from . import fs, futex, misc, mm, process, signal, time
 from .numbers import SYSCALL_NAMES
 
 NR_SYSCALLS = 512
@@ -33,7 +33,7 @@ class SyscallEntry(NamedTuple):
 
 def _build_table() -> list[SyscallEntry | None]:
     table: list[SyscallEntry | None] = [None] * NR_SYSCALLS
-    for module in (fs, mm, process, misc):
+    for module in (fs, mm, process, signal, futex, time, misc):
         for number, handler, blocking in module.SYSCALLS:
             if table[number] is not None:
                 raise RuntimeError(f"syscall {number} registered twice")
@@ -66,6 +66,10 @@ def dispatch(thread, context: UserContext, allow_blocking: bool) -> bool:
         result = entry.handler(thread, a0, a1, a2, a3, a4, a5)
     except LinuxError as error:
         result = -error.errno
+    except MustBlock:
+        return False
+    except MemoryError:
+        result = -ENOMEM  # out of physical frames: the call fails, the machine runs on
     if result is not None:
         context.set_syscall_return(result)
     return True

@@ -1,63 +1,104 @@
-"""The page-fault handler: demand paging.
+"""The page-fault handler: demand paging and copy-on-write.
 
-A page fault means the CPU could not translate an address. If the address lies in a VM
-area whose protections allow the access, the page simply has not been created yet:
-allocate a frame, fill it from the area's backing (zeros or file bytes) and map it, and
-the faulting instruction is retried. Otherwise the access is a real error and the
-process gets SIGSEGV, with si_code SEGV_MAPERR (nothing there) or SEGV_ACCERR (there,
-but not with that access).
+A page fault means the CPU could not translate an address, or the translation did
+not allow the access. If the address lies in a VM area whose protections allow the
+access, the kernel fixes the page table and the faulting instruction is retried:
+
+* nothing is mapped yet (*demand paging*): allocate a frame, fill it from the area's
+  backing (zeros, file bytes, or the shared object's page) and map it;
+* a write hit a read-only page of a writable private area (*copy-on-write*): since
+  fork both processes map the same frame read-only; the first writer gets its own copy
+  (or, if it is the frame's last user, simply gets write access back).
+
+Otherwise the access is a real error and the process gets SIGSEGV, with si_code
+SEGV_MAPERR (nothing there) or SEGV_ACCERR (there, but not with that access).
 
 unicorn does not report the page-fault error code, so the kind of access is inferred:
-a fault on a page that is already present must be a permission problem; a fault whose
-address is where the instruction pointer is was an instruction fetch.
+a fault on a page that is present (and readable) must be a write, unless the address
+is where the instruction pointer is, which makes it an instruction fetch.
 """
 
 from __future__ import annotations
 
-from ...ostd import PAGE_SIZE, FrameAllocOptions
-from .vmar import PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, ProcessVm, page_down, prot_to_flags
+from ...ostd import PAGE_SIZE, FrameAllocOptions, PageFlags
+from .vmar import PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, ProcessVm, VmArea, page_down, prot_to_flags
 
 SEGV_MAPERR = 1
 SEGV_ACCERR = 2
+#: Returned when no frame was left: the caller kills the process (the OOM killer).
+FAULT_OOM = -1
 
 # File-backed faults map up to this many neighbouring pages at once (Linux's
-# "fault-around"), which makes loading a program's text cheap.
+# "fault-around"), which makes loading a program's text cheap; anonymous faults map
+# a few, which makes first touch of a large array cheap.
 FAULT_AROUND_PAGES = 16
+ANON_FAULT_AROUND_PAGES = 4
 
 
 def handle_page_fault(vm: ProcessVm, vaddr: int, write: bool = False, execute: bool = False) -> int:
-    """Resolve a fault at ``vaddr``. Returns 0 if resolved, else the SEGV si_code."""
+    """Resolve a fault at ``vaddr``. Returns 0 if resolved, else the SEGV si_code
+    (or FAULT_OOM when memory ran out)."""
     area = vm.find(vaddr)
     if area is None:
         return SEGV_MAPERR
     prot = area.prot
+    page = page_down(vaddr)
+    space = vm.vm_space
+    present = space.query_flags(page)
+    if present is not None and not execute:
+        write = True  # a read of a present page cannot fault
     if prot == PROT_NONE or (write and not prot & PROT_WRITE) or (execute and not prot & PROT_EXEC):
         return SEGV_ACCERR
     if not prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
         return SEGV_ACCERR
-    page = page_down(vaddr)
+    try:
+        if present is not None:
+            return _fix_present(vm, area, page, present, write)
+        return _demand_page(vm, area, page)
+    except MemoryError:
+        return FAULT_OOM
+
+
+def _fix_present(vm: ProcessVm, area: VmArea, page: int, present: PageFlags, write: bool) -> int:
     space = vm.vm_space
-    present = space.query_flags(page)
-    if present is not None:
-        # Present and the area allows the access, yet it faulted: the PTE is stricter
-        # than the area (e.g. after mprotect). Re-map with the area's protections.
-        space.cursor_mut(page, page + PAGE_SIZE).protect_next(PAGE_SIZE, lambda _old: prot_to_flags(prot))
+    flags = prot_to_flags(area.prot)
+    cursor = space.cursor_mut(page, page + PAGE_SIZE)
+    if not write or area.shared_mem is not None:
+        # The PTE is stricter than the area (e.g. after mprotect): give what it allows.
+        cursor.protect_next(PAGE_SIZE, lambda _old: flags)
         return 0
-    flags = prot_to_flags(prot)
-    count = 1
-    if area.backing is not None:
-        limit = min(area.end, (page | 0x1FFFFF) + 1)  # stay in this area and 2 MiB region
-        count = max(1, min(FAULT_AROUND_PAGES, (limit - page) // PAGE_SIZE))
+    mapped = space.query(page)
+    # Our handle plus this mapping: nobody else can see the frame, so no copy is needed.
+    if mapped.frame.reference_count <= 2:
+        cursor.protect_next(PAGE_SIZE, lambda _old: flags)
+        return 0
+    copy = FrameAllocOptions(zeroed=False).alloc_frame()
+    copy.copy_from(mapped.frame)
+    cursor.map(copy, flags)  # replaces the shared mapping (flushing the TLB)
+    return 0
+
+
+def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
+    space = vm.vm_space
+    flags = prot_to_flags(area.prot)
+    shared = area.shared_mem
+    if shared is not None:
+        cursor = space.cursor_mut(page, page + PAGE_SIZE)
+        cursor.map(shared.frame(area.shared_index(page)), flags)
+        return 0
+    around = FAULT_AROUND_PAGES if area.backing is not None else ANON_FAULT_AROUND_PAGES
+    limit = min(area.end, (page | 0x1FFFFF) + 1)  # stay in this area and 2 MiB region
+    count = max(1, min(around, (limit - page) // PAGE_SIZE))
     cursor = space.cursor_mut(page, page + count * PAGE_SIZE)
+    alloc = FrameAllocOptions()
     for i in range(count):
         addr = page + i * PAGE_SIZE
         if i and space.query_flags(addr) is not None:
             break
-        frame = FrameAllocOptions().alloc_frame()
+        frame = alloc.alloc_frame()
         data = area.bytes_for_page(addr)
         if data:
             frame.write(0, data)
         cursor.jump(addr)
         cursor.map(frame, flags)
     return 0
-

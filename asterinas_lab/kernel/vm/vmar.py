@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from itertools import count
 
 from ...ostd import PAGE_SIZE, PageFlags, VmSpace
 from ..error import EEXIST, EINVAL, ENOMEM, LinuxError
+from .shared import SharedMemory
 
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 
@@ -46,9 +48,12 @@ def prot_to_flags(prot: int) -> PageFlags:
 class VmArea:
     """``[start, end)`` with protections and backing bytes.
 
-    For a file-backed area, page ``start + i*4096`` holds ``backing[offset + i*4096 :]``
-    up to ``file_end`` (an absolute address); bytes past ``file_end`` are zero, which is
-    how an ELF segment's .bss follows its .data.
+    For a file-backed private area, page ``start + i*4096`` holds
+    ``backing[offset + i*4096 :]`` up to ``file_end`` (an absolute address); bytes past
+    ``file_end`` are zero, which is how an ELF segment's .bss follows its .data.
+
+    A shared area (``shared_mem`` set) maps the object's pages instead: page
+    ``start + i*4096`` is the object's page ``offset // 4096 + i``.
     """
 
     start: int
@@ -60,15 +65,22 @@ class VmArea:
     file_end: int = 0
     shared: bool = False
     grows_down: bool = False
+    shared_mem: SharedMemory | None = None
 
     def split(self, at: int) -> VmArea:
         """Cut this area at ``at``; return the upper part (this keeps the lower)."""
         upper = VmArea(**self.__dict__)
         upper.start = at
-        if self.backing is not None:
+        if self.backing is not None or self.shared_mem is not None:
             upper.offset = self.offset + (at - self.start)
         self.end = at
         return upper
+
+    def copy(self) -> VmArea:
+        return VmArea(**self.__dict__)
+
+    def shared_index(self, vaddr: int) -> int:
+        return (self.offset + vaddr - self.start) // PAGE_SIZE
 
     def bytes_for_page(self, vaddr: int) -> bytes | None:
         """Initial contents of the page at ``vaddr`` (None means all zeros)."""
@@ -82,13 +94,22 @@ class VmArea:
 class ProcessVm:
     """The areas of one address space, sorted by start address, plus brk and mmap."""
 
-    def __init__(self) -> None:
-        self.vm_space = VmSpace()
-        self.areas: list[VmArea] = []
-        self._starts: list[int] = []
+    def __init__(self, vm_space: VmSpace | None = None, areas: list[VmArea] | None = None) -> None:
+        self.vm_space = vm_space if vm_space is not None else VmSpace()
+        self.areas: list[VmArea] = areas if areas is not None else []
+        self._starts: list[int] = [area.start for area in self.areas]
         self.brk_start = 0
         self.brk = 0
         self.stack_top = STACK_TOP
+        self.users = 1  # processes using it (CLONE_VM without CLONE_THREAD, i.e. vfork)
+        self.key = next(_vm_keys)  # names the space in futex keys
+
+    def fork(self) -> ProcessVm:
+        """The child's address space after fork: same areas, pages copy-on-write."""
+        shared = [(a.start, a.end) for a in self.areas if a.shared_mem is not None]
+        child = ProcessVm(self.vm_space.duplicate(shared), [a.copy() for a in self.areas])
+        child.brk_start, child.brk, child.stack_top = self.brk_start, self.brk, self.stack_top
+        return child
 
     # --- lookup ------------------------------------------------------------------------
 
@@ -148,7 +169,45 @@ class ProcessVm:
             i = self.areas.index(area)
             del self.areas[i]
             del self._starts[i]
+            if area.shared_mem is not None:
+                area.shared_mem.sync_to_file()
         self.vm_space.cursor_mut(start, end).unmap(end - start)
+
+    def sync_shared(self, start: int, end: int) -> None:
+        """msync: write shared file pages in [start, end) back to their files."""
+        for area in self.areas:
+            if area.shared_mem is not None and area.start < end and area.end > start:
+                area.shared_mem.sync_to_file()
+
+    def move(self, old_start: int, old_end: int, new_start: int) -> None:
+        """mremap's move: the areas and the mapped pages of [old_start, old_end) go to
+        ``new_start`` (the same frames, so no byte is copied)."""
+        length = old_end - old_start
+        moved = []
+        for area in self._carve(old_start, old_end):
+            i = self.areas.index(area)
+            del self.areas[i]
+            del self._starts[i]
+            moved.append(area)
+        space = self.vm_space
+        pages = []
+        for vaddr in range(old_start, old_end, PAGE_SIZE):
+            page = space.query(vaddr)
+            if page is not None:
+                pages.append((vaddr - old_start, page))
+        space.cursor_mut(old_start, old_end).unmap(length)
+        self.remove(new_start, new_start + length)
+        delta = new_start - old_start
+        for area in moved:
+            area.start += delta
+            area.end += delta
+            if area.file_end:
+                area.file_end += delta
+            self._insert_raw(area)
+        cursor = space.cursor_mut(new_start, new_start + length)
+        for offset, page in pages:
+            cursor.jump(new_start + offset)
+            cursor.map(page.frame, page.flags)
 
     def protect(self, start: int, end: int, prot: int) -> None:
         """mprotect: every page in the range must belong to some area (else ENOMEM)."""
@@ -159,12 +218,19 @@ class ProcessVm:
                 raise LinuxError(ENOMEM)
             addr = area.end
         flags = prot_to_flags(prot)
+        space = self.vm_space
         for area in self._carve(start, end):
             area.prot = prot
-        if prot == PROT_NONE:
-            self.vm_space.cursor_mut(start, end).unmap(end - start)
-        else:
-            self.vm_space.cursor_mut(start, end).protect_next(end - start, lambda _old: flags)
+            cursor = space.cursor_mut(area.start, area.end)
+            if prot == PROT_NONE:
+                cursor.unmap(area.end - area.start)
+            elif area.shared_mem is not None:
+                cursor.protect_next(area.end - area.start, lambda _old: flags)
+            else:
+                # A private page may be shared copy-on-write with another process: never
+                # grant write access here; the first write faults and the handler
+                # decides (copy, or just make it writable if this is the only user).
+                cursor.protect_next(area.end - area.start, lambda old: flags & ~PageFlags.W | (old & flags & PageFlags.W))
 
     def find_free(self, length: int, hint: int = 0) -> int:
         """Top-down search for a free range of ``length`` bytes (Linux's mmap layout)."""
@@ -189,6 +255,12 @@ class ProcessVm:
         self.vm_space.clear()
 
     def destroy(self) -> None:
+        for area in self.areas:
+            if area.shared_mem is not None:
+                area.shared_mem.sync_to_file()
         self.areas.clear()
         self._starts.clear()
         self.vm_space.destroy()
+
+
+_vm_keys = count(1)

@@ -228,6 +228,15 @@ class PageTable:
                         if e1 & PTE_PRESENT:
                             yield base | (i1 << 12), e1
 
+    def leaf_tables(self) -> dict[int, int]:
+        """{2 MiB region number: physical address of its leaf table}, for every leaf
+        table of this space (each one is created, and so recorded, by ``_leaf``)."""
+        return dict(self._leaf_tables)
+
+    def leaf_table(self, vaddr: int) -> int:
+        """The leaf table covering ``vaddr``, created if needed."""
+        return self._leaf(vaddr, True)
+
     def release_tables(self) -> None:
         """Free every table frame; the caller has already unmapped all leaves."""
         for paddr in self.table_frames:

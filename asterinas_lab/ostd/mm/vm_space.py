@@ -14,11 +14,13 @@ operations keep OSTD's invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import struct
+from collections.abc import Callable, Iterator, Sequence
 
 from ...machine.ram import PAGE_SIZE
 from .. import platform
 from ..error import OstdError
+from ..unsafe import unsafe
 from .frame import UNTYPED, Frame
 from .page_table import (
     PTE_ADDR_MASK,
@@ -33,6 +35,7 @@ from .page_table import (
 )
 
 PageFaultHandler = Callable[[int, bool], bool]
+_ENTRIES = struct.Struct("<512Q")
 
 
 class MappedPage:
@@ -113,6 +116,63 @@ class VmSpace:
 
     def page_table_frames(self) -> list[int]:
         return list(self._pt.table_frames)
+
+    # --- fork ------------------------------------------------------------------------
+
+    @unsafe
+    def duplicate(self, shared: Sequence[tuple[int, int]] = ()) -> VmSpace:
+        """A copy-on-write duplicate of this space: what fork does to memory.
+
+        The new space maps the very same frames at the same addresses (each frame's
+        reference and mapping counts go up by one); no page is copied. Writable pages
+        become read-only in *both* spaces, so the first write on either side faults and
+        the kernel's page-fault handler can copy the page then. Pages inside one of the
+        ``shared`` ranges (``MAP_SHARED`` areas) keep their flags: both processes keep
+        writing the same frame.
+        """
+        p = self._platform
+        frames = p.frames
+        refs, maps = frames.refs, frames.maps
+        child = VmSpace()
+        dst = child._pt
+        ram = p.ram
+        protected = False
+        for region, table in sorted(self._pt.leaf_tables().items()):
+            base = region << 21
+            entries = list(_ENTRIES.unpack_from(ram, table))
+            if not any(entries):
+                continue
+            region_shared = [(max(s, base), min(e, base + (1 << 21))) for s, e in shared
+                             if s < base + (1 << 21) and e > base]  # fmt: skip
+            # Allocate the child's table before taking references: if memory runs out
+            # here, no count has been raised for entries the child does not hold.
+            child_table = dst.leaf_table(base)
+            changed = False
+            count = 0
+            for i, entry in enumerate(entries):
+                if not entry & PTE_PRESENT:
+                    continue
+                n = (entry & PTE_ADDR_MASK) >> 12
+                refs[n] += 1
+                maps[n] += 1
+                count += 1
+                if entry & PTE_WRITABLE:
+                    vaddr = base | (i << 12)
+                    if not any(s <= vaddr < e for s, e in region_shared):
+                        entries[i] = entry & ~PTE_WRITABLE
+                        changed = True
+            if changed:
+                # SAFETY: the same entries with write access removed, in this space's
+                # own leaf table; the TLB is flushed below, before user code runs.
+                _ENTRIES.pack_into(ram, table, *entries)
+                protected = True
+            # SAFETY: the child's leaf table is fresh and its own; every frame it now
+            # maps had its reference and mapping counts raised above.
+            _ENTRIES.pack_into(ram, child_table, *entries)
+            child._mapped += count
+        if protected:
+            self._flush_if_active()
+        return child
 
     # --- internal, used by CursorMut --------------------------------------------------
 

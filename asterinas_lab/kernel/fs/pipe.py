@@ -1,0 +1,170 @@
+"""Pipes: a bounded byte buffer between a write end and a read end.
+
+A reader sleeps while the pipe is empty and some write end is still open; a writer
+sleeps while it is full. When the last write end closes, readers get end-of-file;
+when the last read end closes, writers get SIGPIPE and EPIPE. Writes of at most
+PIPE_BUF bytes are atomic (never interleaved with other writers).
+
+Open ends are counted per file descriptor (``fd_acquire``/``fd_release``, called by
+the descriptor table), which is what makes "the last write end closed" observable
+after fork and dup.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+
+from ...ostd import Task, WaitQueue
+from ..error import EAGAIN, EBADF, ENOTDIR, ENOTTY, EPIPE, ESPIPE, LinuxError, MustBlock
+from ..process.signal.constants import SIGPIPE
+from ..process.signal.deliver import send_to_thread
+from ..process.signal.pause import pause_until
+from ..process.signal.state import SigInfo
+from .stat import S_IFIFO, Kstat, pack_stat, pack_statx
+from .vfs import O_NONBLOCK, O_RDONLY, O_WRONLY, SETFL_MASK
+
+PIPE_CAPACITY = 65536
+PIPE_BUF = 4096
+_pipe_ino = count(1)
+
+
+class Pipe:
+    """The shared buffer. Invariant: ``len(buffer) <= PIPE_CAPACITY``."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.readers = 0
+        self.writers = 0
+        self.queue = WaitQueue()  # readers and writers both wait here
+        self.ino = next(_pipe_ino)
+
+
+class PipeEnd:
+    """One end of a pipe, as an open file."""
+
+    def __init__(self, pipe: Pipe, write: bool, flags: int = 0) -> None:
+        self.pipe = pipe
+        self.is_writer = write
+        self.flags = (O_WRONLY if write else O_RDONLY) | (flags & O_NONBLOCK)
+        self.path = b"pipe:[%d]" % pipe.ino
+        self.pos = 0
+
+    def __repr__(self) -> str:
+        return f"<PipeEnd {self.path.decode()} {'w' if self.is_writer else 'r'}>"
+
+    @property
+    def readable(self) -> bool:
+        return not self.is_writer
+
+    @property
+    def writable(self) -> bool:
+        return self.is_writer
+
+    # --- descriptor counting ---------------------------------------------------------
+
+    def fd_acquire(self) -> None:
+        if self.is_writer:
+            self.pipe.writers += 1
+        else:
+            self.pipe.readers += 1
+
+    def fd_release(self) -> None:
+        pipe = self.pipe
+        if self.is_writer:
+            pipe.writers -= 1
+        else:
+            pipe.readers -= 1
+        pipe.queue.wake_all()
+
+    # --- data ----------------------------------------------------------------------
+
+    def read(self, count: int) -> bytes:
+        if self.is_writer:
+            raise LinuxError(EBADF)
+        pipe = self.pipe
+        if count == 0:
+            return b""
+        if not pipe.buffer and pipe.writers:
+            if self.flags & O_NONBLOCK:
+                raise LinuxError(EAGAIN)
+            thread = Task.current().data
+            if thread.in_fast_path:
+                raise MustBlock
+            pause_until(thread, lambda: bool(pipe.buffer) or not pipe.writers, pipe.queue)
+        data = bytes(pipe.buffer[:count])
+        del pipe.buffer[:count]
+        if data:
+            pipe.queue.wake_all()
+        return data
+
+    def write(self, data: bytes) -> int:
+        if not self.is_writer:
+            raise LinuxError(EBADF)
+        pipe = self.pipe
+        thread = Task.current().data
+        total = len(data)
+        written = 0
+        while written < total:
+            if not pipe.readers:
+                if written:
+                    return written
+                send_to_thread(thread, SigInfo(SIGPIPE, pid=thread.process.pid))
+                raise LinuxError(EPIPE)
+            space = PIPE_CAPACITY - len(pipe.buffer)
+            need = total - written if total <= PIPE_BUF else 1  # small writes are atomic
+            if space < need:
+                if self.flags & O_NONBLOCK:
+                    if written:
+                        return written
+                    raise LinuxError(EAGAIN)
+                if thread.in_fast_path and not written:
+                    raise MustBlock
+                try:
+                    pause_until(thread, lambda: PIPE_CAPACITY - len(pipe.buffer) >= need or not pipe.readers,
+                                pipe.queue)  # fmt: skip
+                except LinuxError:
+                    if written:
+                        return written
+                    raise
+                continue
+            chunk = data[written : written + space]
+            pipe.buffer += chunk
+            written += len(chunk)
+            pipe.queue.wake_all()
+        return written
+
+    def pread(self, count: int, offset: int) -> bytes:
+        raise LinuxError(ESPIPE)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        raise LinuxError(ESPIPE)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise LinuxError(ESPIPE)
+
+    def getdents64(self, bufsize: int) -> bytes:
+        raise LinuxError(ENOTDIR)
+
+    def set_status_flags(self, flags: int) -> None:
+        self.flags = (self.flags & ~SETFL_MASK) | (flags & SETFL_MASK)
+
+    def _kstat(self) -> Kstat:
+        return Kstat(dev=14, ino=self.pipe.ino, mode=S_IFIFO | 0o600, nlink=1, uid=0, gid=0, rdev=0,
+                     size=0, blksize=4096, blocks=0, atime_ns=0, mtime_ns=0, ctime_ns=0)  # fmt: skip
+
+    def stat(self) -> bytes:
+        return pack_stat(self._kstat())
+
+    def statx(self, mask: int = 0x7FF) -> bytes:
+        return pack_statx(self._kstat(), mask)
+
+    def ioctl(self, cmd: int, arg: int) -> int:
+        raise LinuxError(ENOTTY)
+
+    def poll_readable(self) -> bool:
+        return bool(self.pipe.buffer) or not self.pipe.writers
+
+
+def new_pipe(flags: int = 0) -> tuple[PipeEnd, PipeEnd]:
+    pipe = Pipe()
+    return PipeEnd(pipe, False, flags), PipeEnd(pipe, True, flags)

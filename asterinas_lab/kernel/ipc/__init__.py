@@ -1,0 +1,1 @@
+"""Inter-thread and inter-process synchronisation: futexes."""
