@@ -65,6 +65,8 @@ _STAR = (0x23 << 48) | (0x10 << 32)
 
 VECTOR_PAGE_FAULT = 14
 VECTOR_DOUBLE_FAULT = 8
+VECTOR_INVALID_OPCODE = 6
+_UC_ERR_INSN_INVALID = 10
 
 # The stop address handed to emu_start: non-canonical, so no instruction lives there.
 _NEVER = 0x8000_0000_0000_0000
@@ -226,7 +228,11 @@ class Cpu:
         if self._hook_error is not None:
             error, self._hook_error = self._hook_error, None
             raise error
-        if err:
+        if err == _UC_ERR_INSN_INVALID:
+            # unicorn ends emulation on an undefined opcode (ud2, or an instruction it
+            # does not implement) instead of raising #UD: deliver it as vector 6.
+            self.on_exception(VECTOR_INVALID_OPCODE)
+        elif err:
             raise RuntimeError(f"uc_emu_start failed: error {err}")
 
     def stop(self) -> None:

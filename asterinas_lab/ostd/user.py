@@ -194,6 +194,12 @@ class UserMode:
         self.fast_syscall: Callable[[UserContext], bool] | None = None
         self.fast_page_fault: Callable[[UserContext, int], bool] | None = None
         self._reason: ReturnReason | None = None
+        self._event = False
+
+    def notify_kernel_event(self) -> None:
+        """Ask ``execute`` to return KERNEL_EVENT at the next kernel entry (e.g. a fast
+        syscall just made a signal pending for this very thread)."""
+        self._event = True
 
     @unsafe
     def execute(self, has_kernel_event: Callable[[], bool] | None = None) -> ReturnReason:
@@ -212,6 +218,7 @@ class UserMode:
                 cpu.set_cr3(p.active_vm_space.root_paddr)
         ctx.trap = None
         self._reason = None
+        self._event = False
         cpu.on_syscall = self._on_syscall
         cpu.on_exception = self._on_exception
         while True:
@@ -239,6 +246,10 @@ class UserMode:
     def _on_syscall(self) -> None:
         fast = self.fast_syscall
         if fast is not None and fast(self.context):
+            if self._event:
+                self._event = False
+                self._reason = ReturnReason.KERNEL_EVENT
+                platform.current.cpu.stop()
             return
         self._reason = ReturnReason.USER_SYSCALL
         platform.current.cpu.stop()

@@ -225,6 +225,8 @@ class Thread:
         return bool(pending & ~self.sig_mask)
 
     def wake(self) -> None:
-        """Wake the thread if it sleeps (a signal arrived, or it must exit)."""
+        """Wake the thread if it sleeps (a signal arrived, or it must exit); if it is
+        the one running, make it come back to its loop at its next kernel entry."""
+        self.user_mode.notify_kernel_event()
         if self.task is not None:
             self.task.wake()

@@ -12,8 +12,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ...ostd import CpuException, ReturnReason, Task, UserContext, log
-from ..vm.page_fault import FAULT_OOM, SEGV_MAPERR, handle_page_fault
+from ...ostd import USER_SPACE_END, CpuException, ReturnReason, Task, UserContext, log
+from ..error import LinuxError
+from ..vm.fault_access import page_fault_error_code
+from ..vm.page_fault import FAULT_OOM, FAULT_SIGBUS, SEGV_MAPERR, handle_page_fault
 from .lifecycle import exit_group, exit_thread
 from .signal.constants import (
     BUS_ADRERR,
@@ -100,11 +102,27 @@ def handle_user_exception(thread: Thread, trap: CpuException) -> None:
             log(f"kernel: out of memory: killing pid {process.pid} ({process.comm.decode(errors='replace')})")
             exit_group(process, signal=SIGKILL)
             return
-        info = SigInfo(SIGSEGV, code=code or SEGV_MAPERR, addr=trap.address, kind="fault")
+        if code == FAULT_SIGBUS:
+            info = SigInfo(SIGBUS, code=BUS_ADRERR, addr=trap.address, kind="fault")
+        else:
+            info = SigInfo(SIGSEGV, code=code or SEGV_MAPERR, addr=trap.address, kind="fault")
+        info.error_code = _error_code(thread, rip, trap.address)
     else:
         sig, code = _VECTOR_SIGNALS.get(trap.vector, (SIGSEGV, SI_KERNEL))
         info = SigInfo(sig, code=code, addr=thread.context.rip if sig != SIGSEGV else 0, kind="fault")
+    info.trapno = trap.vector
     _force_signal(thread, info)
+
+
+def _error_code(thread: Thread, rip: int, address: int) -> int:
+    """The page-fault error code a real CPU would have pushed (see fault_access.py)."""
+    process = thread.process
+    present = address < USER_SPACE_END and process.vm.vm_space.query_flags(address & ~0xFFF) is not None
+    try:
+        code = process.read_bytes(rip, 16)
+    except LinuxError:
+        code = b""
+    return page_fault_error_code(code, rip, address, present)
 
 
 def _force_signal(thread: Thread, info: SigInfo) -> None:

@@ -81,6 +81,7 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset):
             data = bytes(inode.data)
             area.backing = data
             area.file_end = addr + max(0, min(length, len(data) - offset))
+            area.eof = addr + page_up(max(0, len(data) - offset))
     elif shared:
         area.shared_mem = SharedMemory()
         area.offset = 0

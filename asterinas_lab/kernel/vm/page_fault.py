@@ -27,6 +27,8 @@ SEGV_MAPERR = 1
 SEGV_ACCERR = 2
 #: Returned when no frame was left: the caller kills the process (the OOM killer).
 FAULT_OOM = -1
+#: Returned for an access to a file mapping's page past the end of the file.
+FAULT_SIGBUS = -2
 
 # File-backed faults map up to this many neighbouring pages at once (Linux's
 # "fault-around"), which makes loading a program's text cheap; anonymous faults map
@@ -51,6 +53,11 @@ def handle_page_fault(vm: ProcessVm, vaddr: int, write: bool = False, execute: b
         return SEGV_ACCERR
     if not prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
         return SEGV_ACCERR
+    if area.eof and page >= area.eof:
+        return FAULT_SIGBUS
+    shared = area.shared_mem
+    if shared is not None and shared.inode is not None and area.shared_index(page) * PAGE_SIZE >= len(shared.inode.data):
+        return FAULT_SIGBUS
     try:
         if present is not None:
             return _fix_present(vm, area, page, present, write)
@@ -88,6 +95,8 @@ def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
         return 0
     around = FAULT_AROUND_PAGES if area.backing is not None else ANON_FAULT_AROUND_PAGES
     limit = min(area.end, (page | 0x1FFFFF) + 1)  # stay in this area and 2 MiB region
+    if area.eof:
+        limit = min(limit, area.eof)  # and before the end of the file (SIGBUS there)
     count = max(1, min(around, (limit - page) // PAGE_SIZE))
     cursor = space.cursor_mut(page, page + count * PAGE_SIZE)
     alloc = FrameAllocOptions()

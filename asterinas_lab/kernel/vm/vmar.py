@@ -66,6 +66,7 @@ class VmArea:
     shared: bool = False
     grows_down: bool = False
     shared_mem: SharedMemory | None = None
+    eof: int = 0  # private file mapping: pages from here on are past the file (SIGBUS)
 
     def split(self, at: int) -> VmArea:
         """Cut this area at ``at``; return the upper part (this keeps the lower)."""
@@ -203,6 +204,8 @@ class ProcessVm:
             area.end += delta
             if area.file_end:
                 area.file_end += delta
+            if area.eof:
+                area.eof += delta
             self._insert_raw(area)
         cursor = space.cursor_mut(new_start, new_start + length)
         for offset, page in pages:

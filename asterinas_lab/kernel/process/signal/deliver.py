@@ -201,10 +201,9 @@ def _setup_frame(thread: Thread, info: SigInfo, action: SigAction) -> None:
     old_mask = thread.saved_sig_mask if thread.saved_sig_mask is not None else thread.sig_mask
     thread.saved_sig_mask = None
     stack_flags = SS_DISABLE if ss_flags == SS_DISABLE else (SS_ONSTACK if on_altstack else 0)
-    trap = context.trap
     data = pack_frame(
         action.restorer, regs, (ss_sp, ss_size, stack_flags), old_mask, info.pack(),
-        trapno=trap.vector if trap is not None else 0, cr2=info.addr if info.kind == "fault" else 0,
+        trapno=info.trapno, err=info.error_code, cr2=info.addr if info.trapno == 14 else 0,
     )  # fmt: skip
     try:
         process.write_bytes(frame, data)

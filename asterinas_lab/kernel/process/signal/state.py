@@ -28,6 +28,8 @@ class SigInfo:
     timer_id: int = 0
     overrun: int = 0
     kind: str = "kill"  # which union member: kill, fault, chld, timer, rt
+    trapno: int = 0  # for faults: the CPU vector and error code (uc_mcontext, not siginfo)
+    error_code: int = 0
 
     def pack(self) -> bytes:
         head = _SIGINFO_HEAD.pack(self.signo, self.errno, self.code) + b"\0\0\0\0"
