@@ -14,16 +14,18 @@ from ..error import EACCES, ELOOP, ENOEXEC, LinuxError
 from ..loader.elf import ElfImage, parse_elf
 from ..loader.init_stack import AuxvParams, build_initial_stack
 from ..vm.vmar import PROT_READ, PROT_WRITE, STACK_MAX, STACK_TOP, VmArea, page_down, page_up
+from ..vm.shared import SharedMemory, page_cache
 from .process import Process, Thread, new_process_vm
 
 if TYPE_CHECKING:
+    from ..fs.ramfs import Inode
     from ..main import Kernel
 
 MAX_SHEBANG_DEPTH = 4
 _SHEBANG_MAX = 256
 
 
-def read_program(kernel: Kernel, process: Process, path: bytes) -> bytes:
+def read_program(kernel: Kernel, process: Process, path: bytes) -> tuple[Inode, bytes]:
     inode = kernel.vfs.lookup(path, process.cwd)
     if not inode.is_reg:
         raise LinuxError(EACCES)
@@ -31,17 +33,17 @@ def read_program(kernel: Kernel, process: Process, path: bytes) -> bytes:
         raise LinuxError(EACCES)
     if inode.page_cache is not None:
         inode.page_cache.sync_to_file()
-    return bytes(inode.data)
+    return inode, bytes(inode.data)
 
 
 def resolve_interpreter(
     kernel: Kernel, process: Process, path: bytes, argv: list[bytes]
-) -> tuple[bytes, list[bytes], bytes]:
-    """Follow ``#!`` lines: return (program path, argv, file bytes)."""
+) -> tuple[bytes, list[bytes], Inode, bytes]:
+    """Follow ``#!`` lines: return (program path, argv, inode, file bytes)."""
     for _ in range(MAX_SHEBANG_DEPTH + 1):
-        data = read_program(kernel, process, path)
+        inode, data = read_program(kernel, process, path)
         if not data.startswith(b"#!"):
-            return path, argv, data
+            return path, argv, inode, data
         line = data[2:_SHEBANG_MAX].split(b"\n", 1)[0].strip()
         if not line:
             raise LinuxError(ENOEXEC)
@@ -54,10 +56,10 @@ def resolve_interpreter(
 
 def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp: list[bytes]) -> None:
     process = thread.process
-    program_path, argv, data = resolve_interpreter(kernel, process, path, argv)
+    program_path, argv, inode, data = resolve_interpreter(kernel, process, path, argv)
     image = parse_elf(data)
     vm = new_process_vm()
-    stack = _build_address_space(kernel, vm, image, data, argv, envp, execfn=path)
+    stack = _build_address_space(kernel, vm, image, page_cache(inode), argv, envp, execfn=path)
 
     # Point of no return: switch the process to the new program.
     _kill_other_threads(thread)
@@ -105,7 +107,7 @@ def _kill_other_threads(thread: Thread) -> None:
     thread.tid = process.pid
 
 
-def _build_address_space(kernel, vm, image: ElfImage, data: bytes, argv, envp, execfn: bytes) -> int:
+def _build_address_space(kernel, vm, image: ElfImage, cache: SharedMemory, argv, envp, execfn: bytes) -> int:
     for seg in image.segments:
         start = page_down(seg.vaddr)
         end = page_up(seg.vaddr + seg.memsz)
@@ -113,6 +115,10 @@ def _build_address_space(kernel, vm, image: ElfImage, data: bytes, argv, envp, e
             VmArea(
                 start, end, int(seg.prot), name="[text]" if seg.prot & 4 else "[data]",
                 backing=seg.file_bytes, offset=0, file_end=start + seg.copy_offset + len(seg.file_bytes),
+                # Whole file pages come from the page cache, shared by every process
+                # running this program (copied only if written).
+                file_cache=cache if seg.copy_offset == 0 and start == seg.vaddr else None,
+                file_base=seg.file_offset,
             )
         )  # fmt: skip
     vm.brk_start = vm.brk = image.brk_start

@@ -70,9 +70,15 @@ def _fix_present(vm: ProcessVm, area: VmArea, page: int, present: PageFlags, wri
     space = vm.vm_space
     flags = prot_to_flags(area.prot)
     cursor = space.cursor_mut(page, page + PAGE_SIZE)
-    if not write or area.shared_mem is not None:
+    if area.shared_mem is not None:
         # The PTE is stricter than the area (e.g. after mprotect): give what it allows.
+        if flags & PageFlags.W:
+            area.shared_mem.written = True
         cursor.protect_next(PAGE_SIZE, lambda _old: flags)
+        return 0
+    if not write:
+        # As above, but a private page stays read-only if it was: it may be shared.
+        cursor.protect_next(PAGE_SIZE, lambda old: flags & ~PageFlags.W | (old & PageFlags.W))
         return 0
     mapped = space.query(page)
     # Our handle plus this mapping: nobody else can see the frame, so no copy is needed.
@@ -90,6 +96,8 @@ def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
     flags = prot_to_flags(area.prot)
     shared = area.shared_mem
     if shared is not None:
+        if flags & PageFlags.W:
+            shared.written = True
         cursor = space.cursor_mut(page, page + PAGE_SIZE)
         cursor.map(shared.frame(area.shared_index(page)), flags)
         return 0
@@ -100,14 +108,22 @@ def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
     count = max(1, min(around, (limit - page) // PAGE_SIZE))
     cursor = space.cursor_mut(page, page + count * PAGE_SIZE)
     alloc = FrameAllocOptions()
+    cache = area.file_cache
+    cached_until = area.file_end if cache is not None else 0
+    read_only = flags & ~PageFlags.W
     for i in range(count):
         addr = page + i * PAGE_SIZE
         if i and space.query_flags(addr) is not None:
             break
+        cursor.jump(addr)
+        if addr + PAGE_SIZE <= cached_until:
+            # A whole page of the file: map the page cache's frame, read-only; a
+            # write will copy it (copy-on-write), so the file never changes.
+            cursor.map(cache.frame(area.cache_index(addr)), read_only)
+            continue
         frame = alloc.alloc_frame()
         data = area.bytes_for_page(addr)
         if data:
             frame.write(0, data)
-        cursor.jump(addr)
         cursor.map(frame, flags)
     return 0

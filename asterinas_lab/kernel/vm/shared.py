@@ -31,6 +31,9 @@ class SharedMemory:
         self.frames: dict[int, Frame] = {}
         self.inode = inode
         self.key = next(_keys)  # futexes in shared memory are keyed by (key, offset)
+        # Set once a page is mapped writable; until then the frames cannot differ
+        # from the file and there is nothing to write back.
+        self.written = False
 
     def frame(self, index: int) -> Frame:
         frame = self.frames.get(index)
@@ -46,7 +49,7 @@ class SharedMemory:
     def sync_to_file(self) -> None:
         """Write the pages back into the file (msync, munmap, and before read(2))."""
         data = self.inode.data if self.inode is not None else None
-        if data is None:
+        if data is None or not self.written:
             return
         size = len(data)
         for index, frame in self.frames.items():

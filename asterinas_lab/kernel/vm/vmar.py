@@ -67,6 +67,10 @@ class VmArea:
     grows_down: bool = False
     shared_mem: SharedMemory | None = None
     eof: int = 0  # private file mapping: pages from here on are past the file (SIGBUS)
+    # A private file mapping may map the file's page-cache frames read-only (shared
+    # by every process running the same program) until a write copies the page.
+    file_cache: SharedMemory | None = None
+    file_base: int = 0  # file offset of backing[0]
 
     def split(self, at: int) -> VmArea:
         """Cut this area at ``at``; return the upper part (this keeps the lower)."""
@@ -82,6 +86,10 @@ class VmArea:
 
     def shared_index(self, vaddr: int) -> int:
         return (self.offset + vaddr - self.start) // PAGE_SIZE
+
+    def cache_index(self, vaddr: int) -> int:
+        """The file page behind ``vaddr`` of a private file mapping."""
+        return (self.file_base + self.offset + vaddr - self.start) // PAGE_SIZE
 
     def bytes_for_page(self, vaddr: int) -> bytes | None:
         """Initial contents of the page at ``vaddr`` (None means all zeros)."""
@@ -228,6 +236,8 @@ class ProcessVm:
             if prot == PROT_NONE:
                 cursor.unmap(area.end - area.start)
             elif area.shared_mem is not None:
+                if prot & PROT_WRITE:
+                    area.shared_mem.written = True
                 cursor.protect_next(area.end - area.start, lambda _old: flags)
             else:
                 # A private page may be shared copy-on-write with another process: never

@@ -57,6 +57,16 @@ class PageFlags(IntFlag):
 
 
 def flags_to_pte(flags: PageFlags) -> int:
+    """The PTE bits for ``flags`` (present, user). A table lookup: this is on the
+    page-fault path, and arithmetic on IntFlag values is slow in Python."""
+    return _PTE_BITS[flags]
+
+
+def pte_to_flags(pte: int) -> PageFlags:
+    return _FLAGS_BY_PTE[(pte & _FLAG_BITS_MASK) ^ PTE_NO_EXECUTE]
+
+
+def _compute_pte(flags: PageFlags) -> int:
     pte = PTE_PRESENT | PTE_USER
     if flags & PageFlags.W:
         pte |= PTE_WRITABLE
@@ -73,7 +83,7 @@ def flags_to_pte(flags: PageFlags) -> int:
     return pte
 
 
-def pte_to_flags(pte: int) -> PageFlags:
+def _compute_flags(pte: int) -> PageFlags:
     flags = PageFlags.R
     if pte & PTE_WRITABLE:
         flags |= PageFlags.W
@@ -88,6 +98,14 @@ def pte_to_flags(pte: int) -> PageFlags:
     if pte & PTE_AVAIL2:
         flags |= PageFlags.AVAIL2
     return flags
+
+
+_PTE_BITS = [_compute_pte(PageFlags(i)) for i in range(128)]
+_FLAG_BITS_MASK = PTE_WRITABLE | PTE_NO_EXECUTE | PTE_ACCESSED | PTE_DIRTY | PTE_AVAIL1 | PTE_AVAIL2
+_FLAGS_BY_PTE: dict[int, PageFlags] = {}
+for _flags in range(128):
+    _pte = _compute_pte(PageFlags(_flags)) & _FLAG_BITS_MASK
+    _FLAGS_BY_PTE.setdefault(_pte ^ PTE_NO_EXECUTE, _compute_flags(_pte))
 
 
 def indices(vaddr: int) -> tuple[int, int, int, int]:

@@ -36,6 +36,7 @@ from .page_table import (
 
 PageFaultHandler = Callable[[int, bool], bool]
 _ENTRIES = struct.Struct("<512Q")
+_ZERO_TABLE = bytes(PAGE_SIZE)
 
 
 class MappedPage:
@@ -217,13 +218,21 @@ class VmSpace:
             self._mapped -= len(removed)
         return len(removed)
 
+    @unsafe
     def clear(self) -> None:
         """Unmap every user page (exit and exec use it)."""
-        removed = [(vaddr, entry) for vaddr, entry in self._pt.leaf_entries()]
-        for vaddr, _ in removed:
-            self._pt.set_entry(vaddr, 0)
+        ram = self._platform.ram
+        removed: list[int] = []
+        for table in self._pt.leaf_tables().values():
+            entries = _ENTRIES.unpack_from(ram, table)
+            present = [entry for entry in entries if entry & PTE_PRESENT]
+            if present:
+                removed += present
+                # SAFETY: zeroes a leaf table this space owns; the TLB is flushed
+                # below, before any frame's reference count drops.
+                ram[table : table + PAGE_SIZE] = _ZERO_TABLE
         self._flush_if_active()
-        for _, entry in removed:
+        for entry in removed:
             self._release(entry)
         self._mapped = 0
 
