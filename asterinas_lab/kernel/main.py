@@ -207,13 +207,19 @@ class Kernel:
         args = tuple(rest)
         formatter.format_entry(number, args)
         if number in _NO_RETURN:
-            self.config.strace(formatter.format_exit(number, args, 0))
+            self.config.strace(self._strace_prefix(thread) + formatter.format_exit(number, args, 0))
             return dispatch(thread, context, allow_blocking)
         if not dispatch(thread, context, allow_blocking):
             return False  # it must block: the slow path will serve (and print) it
         ret = context.rax
-        self.config.strace(formatter.format_exit(number, args, ret - (1 << 64) if ret >= 1 << 63 else ret))
+        line = formatter.format_exit(number, args, ret - (1 << 64) if ret >= 1 << 63 else ret)
+        self.config.strace(self._strace_prefix(thread) + line)
         return True
+
+    def _strace_prefix(self, thread: Thread) -> str:
+        """Like ``strace -f``: lines from anything but the first thread name their tid."""
+        init = self.init_process
+        return "" if init is not None and thread.tid == init.pid else f"[pid {thread.tid:>5}] "
 
     @staticmethod
     def _new_formatter(thread: Thread) -> SyscallFormatter:
