@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         n = work.n // scale
         native, _ = per_op(native_runner(work.program), n, repeat)
         # qemu-user follows a fork but not an execve into another program: skip it there.
-        q = per_op(qemu_runner(work.program, qemu), n, repeat)[0] if qemu and work.program != "busybox-sh" else None
+        with_qemu = qemu and work.program != "busybox-sh"
+        q = per_op(qemu_runner(work.program, qemu), n, repeat)[0] if with_qemu else None
         lab, lab_total = per_op(lab_runner(work.program), n, repeat)
         ratio = lab / native if native > 0 else float("inf")
         if work.budget is None:

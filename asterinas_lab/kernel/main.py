@@ -21,16 +21,16 @@ from .fs.devfs import populate_dev
 from .fs.initramfs import load_initramfs
 from .fs.ramfs import RamFs
 from .fs.vfs import Vfs
-from .process import exec as exec_mod
 from .ipc.futex import Futexes
+from .process import exec as exec_mod
 from .process.lifecycle import exit_group, exit_thread
 from .process.process import FsContext, Process, Thread
 from .process.thread_loop import thread_loop
-from .time.timers import TimerQueue
-from .vm.vmar import ProcessVm
 from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP
 from .syscall.strace import SyscallFormatter
 from .syscall.table import NR_SYSCALLS, TABLE, dispatch
+from .time.timers import TimerQueue
+from .vm.vmar import ProcessVm
 
 SIGSEGV = 11
 #: Deterministic mode: virtual time one syscall costs, the time slice after which the

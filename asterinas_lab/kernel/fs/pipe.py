@@ -120,8 +120,7 @@ class PipeEnd:
                 if thread.in_fast_path and not written:
                     raise MustBlock
                 try:
-                    pause_until(thread, lambda: PIPE_CAPACITY - len(pipe.buffer) >= need or not pipe.readers,
-                                pipe.queue)  # fmt: skip
+                    pause_until(thread, _room_for(pipe, need), pipe.queue)
                 except LinuxError:
                     if written:
                         return written
@@ -163,6 +162,10 @@ class PipeEnd:
 
     def poll_readable(self) -> bool:
         return bool(self.pipe.buffer) or not self.pipe.writers
+
+
+def _room_for(pipe: Pipe, need: int):
+    return lambda: PIPE_CAPACITY - len(pipe.buffer) >= need or not pipe.readers
 
 
 def new_pipe(flags: int = 0) -> tuple[PipeEnd, PipeEnd]:

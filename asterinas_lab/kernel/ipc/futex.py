@@ -52,7 +52,9 @@ class Futexes:
                 return ("shared", area.shared_mem.key, area.shared_index(uaddr) * PAGE_SIZE + uaddr % PAGE_SIZE)
         return ("private", vm.key, uaddr)
 
-    def wait(self, thread: Thread, uaddr: int, expected: int, deadline_ns: int | None, bitset: int, private: bool) -> int:
+    def wait(
+        self, thread: Thread, uaddr: int, expected: int, deadline_ns: int | None, bitset: int, private: bool
+    ) -> int:
         if bitset == 0:
             raise LinuxError(EINVAL)
         process = thread.process

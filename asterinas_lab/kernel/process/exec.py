@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from ..error import EACCES, ELOOP, ENOEXEC, LinuxError
 from ..loader.elf import ElfImage, parse_elf
 from ..loader.init_stack import AuxvParams, build_initial_stack
-from ..vm.vmar import PROT_READ, PROT_WRITE, STACK_MAX, STACK_TOP, VmArea, page_down, page_up
 from ..vm.shared import SharedMemory, page_cache
+from ..vm.vmar import PROT_READ, PROT_WRITE, STACK_MAX, STACK_TOP, VmArea, page_down, page_up
 from .process import Process, Thread, new_process_vm
 
 if TYPE_CHECKING:

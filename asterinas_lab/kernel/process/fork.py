@@ -55,7 +55,13 @@ RLIMIT_NPROC = 6
 
 
 def clone(
-    kernel: Kernel, thread: Thread, flags: int, stack: int = 0, parent_tid: int = 0, child_tid: int = 0, tls: int = 0
+    kernel: Kernel,
+    thread: Thread,
+    flags: int,
+    stack: int = 0,
+    parent_tid: int = 0,
+    child_tid: int = 0,
+    tls: int = 0,
 ) -> int:
     """Create the child; return its thread id (the caller's syscall result)."""
     _check_flags(flags)

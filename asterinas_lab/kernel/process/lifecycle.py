@@ -130,7 +130,7 @@ def _reparent_children(kernel: Kernel, process: Process) -> None:
 
 
 def _notify_parent(parent: Process, child: Process) -> None:
-    from .signal.deliver import send_to_process
+    from .signal.deliver import send_to_process  # deliver.py imports this module
 
     action = parent.sig_actions[SIGCHLD]
     if child.exit_signal == SIGCHLD and (action.handler == SIG_IGN or action.flags & SA_NOCLDWAIT):

@@ -23,6 +23,7 @@ from .signal.constants import (
     ILL_ILLOPN,
     RESTART_CODES,
     SI_KERNEL,
+    SIG_IGN,
     SIGBUS,
     SIGFPE,
     SIGILL,
@@ -30,9 +31,10 @@ from .signal.constants import (
     SIGSEGV,
     SIGTRAP,
     TRAP_BRKPT,
+    sig_bit,
 )
 from .signal.deliver import handle_pending_signals, send_to_thread
-from .signal.state import SigInfo
+from .signal.state import SigAction, SigInfo
 
 if TYPE_CHECKING:
     from .process import Thread
@@ -127,9 +129,6 @@ def _error_code(thread: Thread, rip: int, address: int) -> int:
 
 def _force_signal(thread: Thread, info: SigInfo) -> None:
     """A fault's signal cannot be blocked or ignored: if it is, the default applies."""
-    from .signal.constants import SIG_IGN, sig_bit
-    from .signal.state import SigAction
-
     process = thread.process
     sig = info.signo
     if thread.sig_mask & sig_bit(sig) or process.sig_actions[sig].handler == SIG_IGN:

@@ -14,11 +14,10 @@ from ..device.host_stream import TCGETS, TIOCGWINSZ
 from ..error import EINVAL, ENOENT, ENOTDIR, ERANGE, LinuxError
 from ..fs.pipe import new_pipe
 from ..fs.vfs import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_NONBLOCK
-
-O_DIRECT = 0o40000
 from . import numbers as nr
 from .args import s32, s64
 
+O_DIRECT = 0o40000
 IOV_MAX = 1024
 MAX_RW_COUNT = 0x7FFF_F000  # Linux caps one read/write at this many bytes
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4

@@ -56,8 +56,9 @@ def handle_page_fault(vm: ProcessVm, vaddr: int, write: bool = False, execute: b
     if area.eof and page >= area.eof:
         return FAULT_SIGBUS
     shared = area.shared_mem
-    if shared is not None and shared.inode is not None and area.shared_index(page) * PAGE_SIZE >= len(shared.inode.data):
-        return FAULT_SIGBUS
+    if shared is not None and shared.inode is not None:
+        if area.shared_index(page) * PAGE_SIZE >= len(shared.inode.data):
+            return FAULT_SIGBUS
     try:
         if present is not None:
             return _fix_present(vm, area, page, present, write)

@@ -229,6 +229,7 @@ class ProcessVm:
                 raise LinuxError(ENOMEM)
             addr = area.end
         flags = prot_to_flags(prot)
+        keep_write = flags & PageFlags.W
         space = self.vm_space
         for area in self._carve(start, end):
             area.prot = prot
@@ -243,7 +244,7 @@ class ProcessVm:
                 # A private page may be shared copy-on-write with another process: never
                 # grant write access here; the first write faults and the handler
                 # decides (copy, or just make it writable if this is the only user).
-                cursor.protect_next(area.end - area.start, lambda old: flags & ~PageFlags.W | (old & flags & PageFlags.W))
+                cursor.protect_next(area.end - area.start, lambda old: flags & ~PageFlags.W | (old & keep_write))
 
     def find_free(self, length: int, hint: int = 0) -> int:
         """Top-down search for a free range of ``length`` bytes (Linux's mmap layout)."""

@@ -10,7 +10,6 @@ signal frame is pushed on the user stack (``frame.py``). ``rt_sigreturn`` undoes
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING
 
 from ...error import EINTR, LinuxError
@@ -35,7 +34,6 @@ from .constants import (
     SIGCONT,
     SIGKILL,
     SIGSEGV,
-    SIGSTOP,
     SS_DISABLE,
     SS_ONSTACK,
     STOP,
@@ -44,7 +42,15 @@ from .constants import (
     default_action,
     sig_bit,
 )
-from .frame import RED_ZONE, SIGINFO_OFFSET, UCONTEXT_OFFSET, UCONTEXT_SIZE, frame_address, pack_frame, unpack_ucontext
+from .frame import (
+    RED_ZONE,
+    SIGINFO_OFFSET,
+    UCONTEXT_OFFSET,
+    UCONTEXT_SIZE,
+    frame_address,
+    pack_frame,
+    unpack_ucontext,
+)
 from .state import SigAction, SigInfo, lowest_signal
 
 if TYPE_CHECKING:
@@ -244,9 +250,3 @@ def sigreturn(thread: Thread) -> None:
     thread.sig_mask = mask & ~UNBLOCKABLE
     thread.restart = None
 
-
-def signal_mask_word(mask: int) -> bytes:
-    return struct.pack("<Q", mask)
-
-
-__all__ = ["SIGSTOP", "handle_pending_signals", "send_to_process", "send_to_thread", "sigreturn"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ...error import ETIMEDOUT, LinuxError, MustBlock
 from ....ostd import WaitQueue, timer
+from ...error import ETIMEDOUT, LinuxError, MustBlock
 from .constants import ERESTARTSYS
 
 if TYPE_CHECKING:
