@@ -29,6 +29,7 @@ from .process.thread_loop import thread_loop
 from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP
 from .syscall.strace import SyscallFormatter
 from .syscall.table import NR_SYSCALLS, TABLE, dispatch
+from .time.cpu_timers import check_cpu_timers
 from .time.timers import TimerQueue
 from .vm.vmar import ProcessVm
 
@@ -170,6 +171,8 @@ class Kernel:
         """Deterministic mode: every syscall costs the same virtual time."""
         timer.advance(SYSCALL_COST_NS)
         thread.cpu_ns += SYSCALL_COST_NS
+        if thread.process.cpu_timers:
+            check_cpu_timers(thread.process)
         self._ticks_without_syscall = 0
         self.timers.run_expired(timer.monotonic_ns())
         if timer.monotonic_ns() // TIME_SLICE_NS != (timer.monotonic_ns() - SYSCALL_COST_NS) // TIME_SLICE_NS:
@@ -194,6 +197,11 @@ class Kernel:
         if self._ticks_without_syscall >= WATCHDOG_TICKS:
             self._ticks_without_syscall = 0
             timer.advance(TIME_SLICE_NS)
+            current = Task.current()
+            if current is not None and isinstance(current.data, Thread):
+                current.data.cpu_ns += TIME_SLICE_NS  # the spinning thread used that time
+                if current.data.process.cpu_timers:
+                    check_cpu_timers(current.data.process)
             self.timers.run_expired(timer.monotonic_ns())
             self._resched = True
 

@@ -92,8 +92,12 @@ def _release_process(kernel: Kernel, process: Process) -> None:
         process.vfork_done.wake_all()
         process.vfork_done = None
     if process.itimer_real is not None:
-        process.itimer_real.cancel()
+        process.itimer_real.disarm()
         process.itimer_real = None
+    for posix in process.posix_timers.values():
+        posix.timer.disarm()
+    process.posix_timers.clear()
+    process.cpu_timers.clear()
     process.cpu_ns = process.total_cpu_ns()
     process.zombie = True
     _reparent_children(kernel, process)

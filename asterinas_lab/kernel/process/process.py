@@ -97,7 +97,9 @@ class Process:
         self.report_continued = False
         self.child_exit = WaitQueue()  # the parent sleeps here in wait4
         self.vfork_done: WaitQueue | None = None  # set while a vfork parent waits
-        self.itimer_real: Any = None
+        self.itimer_real: Any = None  # an IntervalTimer, once setitimer/alarm is used
+        self.cpu_timers: dict[int, tuple[int, int]] = {}  # ITIMER_VIRTUAL/PROF: (deadline, interval)
+        self.posix_timers: dict[int, Any] = {}
         # CPU time (ns) of exited threads, and of reaped children (for times/getrusage).
         self.cpu_ns = 0
         self.children_cpu_ns = 0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...ostd import USER_SPACE_END, CpuException, ReturnReason, Task, UserContext, log
 from ..error import LinuxError
+from ..time.cpu_timers import check_cpu_timers
 from ..vm.fault_access import page_fault_error_code
 from ..vm.page_fault import FAULT_OOM, FAULT_SIGBUS, SEGV_MAPERR, handle_page_fault
 from .lifecycle import exit_group, exit_thread
@@ -55,8 +56,10 @@ def thread_loop(thread: Thread) -> None:
     user_mode.fast_page_fault = lambda ctx, address: _fast_page_fault(thread, ctx, address)
     slow = kernel.make_slow_syscall(thread)
     has_event = thread.has_deliverable_signal
-    # CPU time from the host clock (deterministic mode counts syscalls instead).
-    clock = time.perf_counter_ns if not kernel.deterministic else (lambda: 0)
+    # CPU time from the host clock (deterministic mode counts syscalls instead, and
+    # checks the CPU-time timers there, at reproducible points).
+    host_time = not kernel.deterministic
+    clock = time.perf_counter_ns if host_time else (lambda: 0)
     try:
         while not thread.exited:
             handle_pending_signals(thread)
@@ -68,6 +71,8 @@ def thread_loop(thread: Thread) -> None:
             reason = user_mode.execute(has_event)
             thread.in_fast_path = False
             thread.cpu_ns += clock() - started
+            if host_time and thread.process.cpu_timers:
+                check_cpu_timers(thread.process)
             if reason is ReturnReason.USER_SYSCALL:
                 number = context.rax
                 slow(context)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..error import ECHILD, EINVAL, LinuxError
 from .lifecycle import reap
-from .signal.constants import CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED
+from .signal.constants import CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SIGCHLD
 from .signal.pause import pause_until
 
 if TYPE_CHECKING:
@@ -37,7 +37,11 @@ class WaitResult:
         self.si_status = si_status
 
 
-def _matches(child: Process, selector: tuple[int, int]) -> bool:
+def _matches(child: Process, selector: tuple[int, int], options: int) -> bool:
+    # A "clone child" (one that does not send SIGCHLD when it ends) is seen only with
+    # __WCLONE or __WALL; the others only without __WCLONE.
+    if not options & WALL and (child.exit_signal != SIGCHLD) != bool(options & WCLONE):
+        return False
     kind, ident = selector
     if kind == P_ALL:
         return True
@@ -64,7 +68,7 @@ def do_wait(thread: Thread, selector: tuple[int, int], options: int) -> WaitResu
     process = thread.process
 
     def find() -> WaitResult | bool | None:
-        candidates = [c for c in process.children.values() if _matches(c, selector)]
+        candidates = [c for c in process.children.values() if _matches(c, selector, options)]
         if not candidates:
             raise LinuxError(ECHILD)
         for child in candidates:

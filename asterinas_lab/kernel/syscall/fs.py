@@ -209,7 +209,7 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     files = t.process.files
     file = files.get(fd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        if s32(arg) < 0:
+        if not 0 <= s32(arg) < files.limit:
             raise LinuxError(EINVAL)
         return files.install(file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=s32(arg))
     if cmd == F_GETFD:

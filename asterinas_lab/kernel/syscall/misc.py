@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 from ...ostd import Task, timer
-from ..error import EFAULT, EINVAL, LinuxError
+from ..error import EFAULT, EINVAL, EPERM, ESRCH, LinuxError
 from . import numbers as nr
 from .args import s32
 
@@ -30,7 +30,7 @@ DEFAULT_RLIMITS = {
     14: (0, 0),  # RTPRIO
     15: (RLIM_INFINITY, RLIM_INFINITY),  # RTTIME
 }
-CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+NR_OPEN = 1 << 20  # fs.nr_open: the highest RLIMIT_NOFILE even root may set
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
 _timespec = struct.Struct("<qq")
@@ -48,23 +48,29 @@ def sys_getrandom(t, buf, count, flags, *_):
     return t.process.write_bytes(buf, t.kernel.rng.randbytes(count)) if count else 0
 
 
-def _rlimit(t, resource: int) -> tuple[int, int]:
-    if resource not in DEFAULT_RLIMITS:
-        raise LinuxError(EINVAL)
-    return t.process.rlimits.get(resource, DEFAULT_RLIMITS[resource])
-
-
 def sys_prlimit64(t, pid, resource, new_limit, old_limit, *_):
     resource = s32(resource)
-    current = _rlimit(t, resource)
+    pid = s32(pid)
+    target = t.process if pid == 0 else t.kernel.processes.get(pid)
+    if target is None or target.zombie:
+        raise LinuxError(ESRCH)
+    if resource not in DEFAULT_RLIMITS:
+        raise LinuxError(EINVAL)
+    current = target.rlimits.get(resource, DEFAULT_RLIMITS[resource])
     if new_limit:
         soft, hard = struct.unpack("<QQ", t.process.read_bytes(new_limit, 16))
         if soft > hard:
             raise LinuxError(EINVAL)
+        if hard > current[1] and t.process.cred.euid != 0:
+            raise LinuxError(EPERM)
+        if resource == RLIMIT_NOFILE and hard > NR_OPEN:
+            raise LinuxError(EPERM)
     if old_limit:
         t.process.write_bytes(old_limit, struct.pack("<QQ", *current))
     if new_limit:
-        t.process.rlimits[resource] = (soft, hard)
+        target.rlimits[resource] = (soft, hard)
+        if resource == RLIMIT_NOFILE:
+            target.files.limit = soft  # new descriptors must be below the soft limit
     return 0
 
 
@@ -98,36 +104,66 @@ def sys_sched_yield(t, *_):
     return 0
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def sys_sysinfo(t, info, *_):
     frames = t.kernel.memory_stats()
     uptime = timer.monotonic_ns() // 1_000_000_000
+    # struct sysinfo: uptime, loads[3], total/free/shared/buffer ram, total/free swap,
+    # procs (u16, then padding), totalhigh, freehigh, mem_unit.
     data = struct.pack(
-        "<q3QQQQQQHHxxxxQQI", uptime, 0, 0, 0, frames[0] * 4096, frames[1] * 4096, 0, 0, 0, 0,
-        len(t.kernel.processes), 0, 0, 0, 1,
+        "<q3Q6QH6xQQI", uptime, 0, 0, 0, frames[0] * 4096, frames[1] * 4096, 0, 0, 0, 0,
+        len(t.kernel.processes), 0, 0, 1,
     )  # fmt: skip
     t.process.write_bytes(info, data.ljust(112, b"\0"))
     return 0
 
 
+def _sched_target(t, pid: int):
+    pid = s32(pid)
+    if pid < 0:
+        raise LinuxError(EINVAL)
+    if pid and pid not in t.kernel.processes:
+        raise LinuxError(ESRCH)
+
+
 def sys_sched_getaffinity(t, pid, size, mask, *_):
+    _sched_target(t, pid)
     if size < 8 or size % 8:
         raise LinuxError(EINVAL)
-    t.process.write_bytes(mask, struct.pack("<Q", 1))
+    t.process.write_bytes(mask, struct.pack("<Q", 1))  # one CPU: CPU 0
     return 8
+
+
+def sys_sched_setaffinity(t, pid, size, mask, *_):
+    _sched_target(t, pid)
+    raw = t.process.read_bytes(mask, min(size, 128))
+    if not raw or not raw[0] & 1:
+        raise LinuxError(EINVAL)  # the mask must include a CPU that exists (CPU 0)
+    return 0
+
+
+def sys_sched_getscheduler(t, pid, *_):
+    _sched_target(t, pid)
+    return 0  # SCHED_OTHER: round robin among all threads
+
+
+def sys_sched_getparam(t, pid, param, *_):
+    _sched_target(t, pid)
+    t.process.write_bytes(param, struct.pack("<i", 0))
+    return 0
+
+
+def sys_sched_get_priority_max(t, policy, *_):
+    policy = s32(policy)
+    if policy not in (0, 1, 2, 3, 5):
+        raise LinuxError(EINVAL)
+    return 99 if policy in (1, 2) else 0
+
+
+def sys_sched_get_priority_min(t, policy, *_):
+    policy = s32(policy)
+    if policy not in (0, 1, 2, 3, 5):
+        raise LinuxError(EINVAL)
+    return 1 if policy in (1, 2) else 0
 
 
 def sys_getcpu(t, cpu, node, *_):
@@ -138,12 +174,24 @@ def sys_getcpu(t, cpu, node, *_):
     return 0
 
 
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+
+
 def sys_getrusage(t, who, usage, *_):
-    if s32(who) not in (0, -1, 1):
+    who = s32(who)
+    if who == RUSAGE_SELF:
+        cpu_ns = t.process.total_cpu_ns()
+    elif who == RUSAGE_CHILDREN:
+        cpu_ns = t.process.children_cpu_ns
+    elif who == RUSAGE_THREAD:
+        cpu_ns = t.cpu_ns
+    else:
         raise LinuxError(EINVAL)
     if not usage:
         raise LinuxError(EFAULT)
-    t.process.write_bytes(usage, bytes(144))
+    sec, ns = divmod(cpu_ns, 1_000_000_000)
+    # ru_utime (all CPU time counts as user time here), ru_stime, then the counters.
+    t.process.write_bytes(usage, struct.pack("<qq", sec, ns // 1000).ljust(144, b"\0"))
     return 0
 
 
@@ -157,6 +205,11 @@ SYSCALLS = (
     (nr.SYS_SCHED_YIELD, sys_sched_yield, True),
     (nr.SYS_SYSINFO, sys_sysinfo, False),
     (nr.SYS_SCHED_GETAFFINITY, sys_sched_getaffinity, False),
+    (nr.SYS_SCHED_SETAFFINITY, sys_sched_setaffinity, False),
+    (nr.SYS_SCHED_GETSCHEDULER, sys_sched_getscheduler, False),
+    (nr.SYS_SCHED_GETPARAM, sys_sched_getparam, False),
+    (nr.SYS_SCHED_GET_PRIORITY_MAX, sys_sched_get_priority_max, False),
+    (nr.SYS_SCHED_GET_PRIORITY_MIN, sys_sched_get_priority_min, False),
     (nr.SYS_GETCPU, sys_getcpu, False),
     (nr.SYS_GETRUSAGE, sys_getrusage, False),
 )

@@ -27,6 +27,16 @@ PROT_WRITE = 2
 PROT_MASK = 0x7
 
 
+RLIMIT_AS = 9
+
+
+def _check_address_space_limit(t, extra: int) -> None:
+    """RLIMIT_AS: the address space may not grow past the soft limit."""
+    limit = t.kernel.rlimit(t.process, RLIMIT_AS)[0]
+    if extra > 0 and t.process.vm.total_size() + extra > limit:
+        raise LinuxError(ENOMEM)
+
+
 def sys_brk(t, addr, *_):
     vm = t.process.vm
     if addr < vm.brk_start or addr >= USER_TOP:
@@ -34,6 +44,10 @@ def sys_brk(t, addr, *_):
     old_end, new_end = page_up(vm.brk), page_up(addr)
     if new_end > old_end:
         if vm.overlaps(old_end, new_end):
+            return vm.brk
+        try:
+            _check_address_space_limit(t, new_end - old_end)
+        except LinuxError:
             return vm.brk
         vm.add(VmArea(old_end, new_end, 3, name="[heap]"))
     elif new_end < old_end:
@@ -62,6 +76,7 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset):
             raise LinuxError(EEXIST)
     else:
         addr = vm.find_free(length, page_down(addr))
+    _check_address_space_limit(t, length)
     shared = flags & MAP_TYPE != MAP_PRIVATE
     area = VmArea(addr, addr + length, prot, shared=shared)
     if not flags & MAP_ANONYMOUS:
@@ -159,6 +174,7 @@ def sys_mremap(t, old_addr, old_size, new_size, flags, new_addr, *_):
     if area is None or old_addr + old_size > area.end:
         raise LinuxError(EFAULT)
     old_end = old_addr + old_size
+    _check_address_space_limit(t, new_size - old_size)
     if flags & MREMAP_FIXED:
         if new_addr % PAGE_SIZE or new_addr + new_size > USER_TOP:
             raise LinuxError(EINVAL)

@@ -11,10 +11,11 @@ import struct
 
 from ...ostd import timer
 from ..error import EINVAL, ETIMEDOUT, LinuxError
-from ..process.signal.constants import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, SI_KERNEL, SIGALRM
-from ..process.signal.deliver import send_to_process
+from ..process.signal.constants import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, SI_KERNEL, SI_TIMER, SIGALRM
+from ..process.signal.deliver import send_to_process, send_to_thread
 from ..process.signal.pause import pause_until
 from ..process.signal.state import SigInfo
+from ..time.timers import IntervalTimer
 from . import numbers as nr
 from .args import s32
 
@@ -110,48 +111,25 @@ def sys_clock_nanosleep(t, clock, flags, req, rem, *_):
     return _sleep_until(t, timer.monotonic_ns() + ns, rem)
 
 
-# --- ITIMER_REAL and alarm --------------------------------------------------------------
+# --- interval timers: ITIMER_REAL (alarm), ITIMER_VIRTUAL/PROF, POSIX timers -----------
 
 
-class RealTimer:
-    """A process's ITIMER_REAL: SIGALRM at ``deadline``, then every ``interval`` ns."""
-
-    def __init__(self, kernel, process, deadline: int, interval: int) -> None:
-        self.kernel = kernel
-        self.process = process
-        self.deadline = deadline
-        self.interval = interval
-        self._timer = kernel.timers.add(deadline, self._fire)
-
-    def _fire(self) -> None:
-        send_to_process(self.process, SigInfo(SIGALRM, code=SI_KERNEL))
-        if self.interval and self.process.itimer_real is self:
-            self.deadline += self.interval
-            self._timer = self.kernel.timers.add(self.deadline, self._fire)
-        elif self.process.itimer_real is self:
-            self.process.itimer_real = None
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def remaining(self) -> int:
-        return max(0, self.deadline - timer.monotonic_ns())
-
-
-def _set_real_timer(t, value_ns: int, interval_ns: int) -> tuple[int, int]:
+def _real_timer(t) -> IntervalTimer:
     process = t.process
-    old = process.itimer_real
-    previous = (old.remaining(), old.interval) if old is not None else (0, 0)
-    if old is not None:
-        old.cancel()
-        process.itimer_real = None
-    if value_ns:
-        process.itimer_real = RealTimer(t.kernel, process, timer.monotonic_ns() + value_ns, interval_ns)
-    return previous
+    if process.itimer_real is None:
+        process.itimer_real = IntervalTimer(
+            t.kernel.timers, lambda: send_to_process(process, SigInfo(SIGALRM, code=SI_KERNEL))
+        )
+    return process.itimer_real
 
 
 def sys_alarm(t, seconds, *_):
-    remaining, _interval = _set_real_timer(t, (seconds & 0xFFFF_FFFF) * NS, 0)
+    real = _real_timer(t)
+    remaining = real.remaining(timer.monotonic_ns())
+    if seconds & 0xFFFF_FFFF:
+        real.arm(timer.monotonic_ns() + (seconds & 0xFFFF_FFFF) * NS, 0)
+    else:
+        real.disarm()
     # Linux rounds the remaining time to the nearest second, and never reports 0 for
     # a pending alarm.
     secs, frac = divmod(remaining, NS)
@@ -172,6 +150,18 @@ def _pack_itimerval(value: int, interval: int) -> bytes:
     return _itimerval.pack(isec, ins // 1000, vsec, (vns + 999) // 1000)
 
 
+def _itimer_state(t, which: int) -> tuple[int, int]:
+    """(value, interval) of an interval timer, in ns."""
+    if which == ITIMER_REAL:
+        real = t.process.itimer_real
+        return real.state(timer.monotonic_ns()) if real is not None else (0, 0)
+    cpu = t.process.cpu_timers.get(which)
+    if cpu is None:
+        return 0, 0
+    deadline, interval = cpu
+    return max(0, deadline - t.process.total_cpu_ns()), interval
+
+
 def sys_setitimer(t, which, new_value, old_value, *_):
     which = s32(which)
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
@@ -180,11 +170,18 @@ def sys_setitimer(t, which, new_value, old_value, *_):
     if new_value:
         isec, iusec, vsec, vusec = _itimerval.unpack(t.process.read_bytes(new_value, 32))
         interval, value = _timeval_ns(isec, iusec), _timeval_ns(vsec, vusec)
-    if which != ITIMER_REAL:
-        if old_value:
-            t.process.write_bytes(old_value, bytes(32))
-        return 0  # CPU-time timers: accepted, never fire (no CPU-time accounting signal)
-    previous = _set_real_timer(t, value, interval)
+    previous = _itimer_state(t, which)
+    if which == ITIMER_REAL:
+        real = _real_timer(t)
+        if value:
+            real.arm(timer.monotonic_ns() + value, interval)
+        else:
+            real.disarm()
+    elif value:
+        # CPU-time timers are checked by the thread loop as CPU time is accounted.
+        t.process.cpu_timers[which] = (t.process.total_cpu_ns() + value, interval)
+    else:
+        t.process.cpu_timers.pop(which, None)
     if old_value:
         t.process.write_bytes(old_value, _pack_itimerval(*previous))
     return 0
@@ -194,9 +191,105 @@ def sys_getitimer(t, which, curr_value, *_):
     which = s32(which)
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise LinuxError(EINVAL)
-    current = t.process.itimer_real if which == ITIMER_REAL else None
-    value = (current.remaining(), current.interval) if current is not None else (0, 0)
-    t.process.write_bytes(curr_value, _pack_itimerval(*value))
+    t.process.write_bytes(curr_value, _pack_itimerval(*_itimer_state(t, which)))
+    return 0
+
+
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
+_sigevent = struct.Struct("<Qiii")
+_itimerspec = struct.Struct("<qqqq")
+
+
+class PosixTimer:
+    """A timer_create() timer: an IntervalTimer plus how to notify (sigevent)."""
+
+    def __init__(self, t, timer_id: int, clock: int, notify: int, signo: int, value: int, target) -> None:
+        self.id = timer_id
+        self.clock = clock
+        self.notify = notify
+        self.signo = signo
+        self.value = value
+        self.process = t.process
+        self.target = target  # the thread for SIGEV_THREAD_ID
+        self.pending = False
+        self.timer = IntervalTimer(t.kernel.timers, self._expire)
+
+    def _expire(self) -> None:
+        if self.notify == SIGEV_NONE:
+            return
+        info = SigInfo(self.signo, code=SI_TIMER, timer_id=self.id, value=self.value,
+                       overrun=self.timer.overrun, kind="timer")  # fmt: skip
+        if self.notify == SIGEV_THREAD_ID and self.target is not None:
+            send_to_thread(self.target, info)
+        else:
+            send_to_process(self.process, info)
+
+
+def _posix_timer(t, timer_id: int) -> PosixTimer:
+    found = t.process.posix_timers.get(s32(timer_id))
+    if found is None:
+        raise LinuxError(EINVAL)
+    return found
+
+
+def sys_timer_create(t, clock, sevp, timerid, *_):
+    clock = s32(clock)
+    if clock not in (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM):
+        raise LinuxError(EINVAL)  # CPU-time clocks are not supported for POSIX timers
+    timers = t.process.posix_timers
+    timer_id = next(i for i in range(len(timers) + 1) if i not in timers)
+    notify, signo, value, target = SIGEV_SIGNAL, SIGALRM, timer_id, None
+    if sevp:
+        value, signo, notify, tid = _sigevent.unpack(t.process.read_bytes(sevp, 20))
+        if notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID):
+            raise LinuxError(EINVAL)
+        if notify != SIGEV_NONE and not 1 <= signo <= 64:
+            raise LinuxError(EINVAL)
+        if notify == SIGEV_THREAD_ID:
+            target = next((th for th in t.process.threads if th.tid == tid and not th.exited), None)
+            if target is None:
+                raise LinuxError(EINVAL)
+    t.process.write_bytes(timerid, struct.pack("<i", timer_id))
+    timers[timer_id] = PosixTimer(t, timer_id, clock, notify, signo, value, target)
+    return 0
+
+
+def sys_timer_settime(t, timer_id, flags, new_value, old_value, *_):
+    posix = _posix_timer(t, timer_id)
+    isec, insec, vsec, vnsec = _itimerspec.unpack(t.process.read_bytes(new_value, 32))
+    if isec < 0 or vsec < 0 or not 0 <= insec < NS or not 0 <= vnsec < NS:
+        raise LinuxError(EINVAL)
+    interval, value = isec * NS + insec, vsec * NS + vnsec
+    now = timer.monotonic_ns()
+    if old_value:
+        t.process.write_bytes(old_value, _pack_itimerspec(*posix.timer.state(now)))
+    if not value:
+        posix.timer.disarm()
+        return 0
+    if s32(flags) & TIMER_ABSTIME:
+        value = max(0, value - clock_ns(t, posix.clock))
+    posix.timer.arm(now + value, interval)
+    return 0
+
+
+def _pack_itimerspec(value: int, interval: int) -> bytes:
+    return _itimerspec.pack(*divmod(interval, NS), *divmod(value, NS))
+
+
+def sys_timer_gettime(t, timer_id, curr_value, *_):
+    posix = _posix_timer(t, timer_id)
+    t.process.write_bytes(curr_value, _pack_itimerspec(*posix.timer.state(timer.monotonic_ns())))
+    return 0
+
+
+def sys_timer_getoverrun(t, timer_id, *_):
+    return _posix_timer(t, timer_id).timer.overrun
+
+
+def sys_timer_delete(t, timer_id, *_):
+    posix = _posix_timer(t, timer_id)
+    posix.timer.disarm()
+    del t.process.posix_timers[posix.id]
     return 0
 
 
@@ -221,4 +314,9 @@ SYSCALLS = (
     (nr.SYS_SETITIMER, sys_setitimer, False),
     (nr.SYS_GETITIMER, sys_getitimer, False),
     (nr.SYS_TIMES, sys_times, False),
+    (nr.SYS_TIMER_CREATE, sys_timer_create, False),
+    (nr.SYS_TIMER_SETTIME, sys_timer_settime, False),
+    (nr.SYS_TIMER_GETTIME, sys_timer_gettime, False),
+    (nr.SYS_TIMER_GETOVERRUN, sys_timer_getoverrun, False),
+    (nr.SYS_TIMER_DELETE, sys_timer_delete, False),
 )

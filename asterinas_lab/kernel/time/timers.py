@@ -54,3 +54,44 @@ class TimerQueue:
 
     def __bool__(self) -> bool:
         return self.next_deadline() is not None
+
+
+class IntervalTimer:
+    """A timer that fires at ``deadline`` and then every ``interval`` ns (0: once):
+    ITIMER_REAL, alarm and POSIX timers. ``expire()`` is called at each expiry."""
+
+    def __init__(self, queue: TimerQueue, expire: Callable[[], None]) -> None:
+        self.queue = queue
+        self.expire = expire
+        self.deadline = 0
+        self.interval = 0
+        self.overrun = 0
+        self._timer: Timer | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._timer is not None and not self._timer.cancelled
+
+    def arm(self, deadline: int, interval: int) -> None:
+        self.disarm()
+        self.deadline, self.interval, self.overrun = deadline, interval, 0
+        self._timer = self.queue.add(deadline, self._fire)
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def remaining(self, now: int) -> int:
+        return max(0, self.deadline - now) if self.armed else 0
+
+    def state(self, now: int) -> tuple[int, int]:
+        """(time to the next expiry, interval): both 0 when disarmed."""
+        return (max(0, self.deadline - now), self.interval) if self.armed else (0, 0)
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self.interval:
+            self.deadline += self.interval
+            self._timer = self.queue.add(self.deadline, self._fire)
+        self.expire()

@@ -36,6 +36,8 @@ def page_up(addr: int) -> int:
 
 
 def prot_to_flags(prot: int) -> PageFlags:
+    if prot == PROT_NONE:
+        return PageFlags(0)  # mapped, no access: the pages keep their contents
     flags = PageFlags.R
     if prot & PROT_WRITE:
         flags |= PageFlags.W
@@ -129,6 +131,10 @@ class ProcessVm:
             if vaddr < area.end:
                 return area
         return None
+
+    def total_size(self) -> int:
+        """Bytes of address space in areas (what RLIMIT_AS limits)."""
+        return sum(area.end - area.start for area in self.areas)
 
     def overlaps(self, start: int, end: int) -> bool:
         i = bisect.bisect_right(self._starts, start) - 1
@@ -234,9 +240,7 @@ class ProcessVm:
         for area in self._carve(start, end):
             area.prot = prot
             cursor = space.cursor_mut(area.start, area.end)
-            if prot == PROT_NONE:
-                cursor.unmap(area.end - area.start)
-            elif area.shared_mem is not None:
+            if area.shared_mem is not None:
                 if prot & PROT_WRITE:
                     area.shared_mem.written = True
                 cursor.protect_next(area.end - area.start, lambda _old: flags)

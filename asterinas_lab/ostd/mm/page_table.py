@@ -45,7 +45,10 @@ _u64 = struct.Struct("<Q")
 
 
 class PageFlags(IntFlag):
-    """Architecture-neutral page properties (Asterinas' ``PageFlags``)."""
+    """Architecture-neutral page properties (Asterinas' ``PageFlags``).
+
+    A mapping without R, W and X is mapped but inaccessible from user mode (how
+    PROT_NONE keeps its pages)."""
 
     R = 1
     W = 2
@@ -67,8 +70,13 @@ def pte_to_flags(pte: int) -> PageFlags:
 
 
 def _compute_pte(flags: PageFlags) -> int:
-    pte = PTE_PRESENT | PTE_USER
-    if flags & PageFlags.W:
+    if not flags & (PageFlags.R | PageFlags.W | PageFlags.X):
+        # No access at all (PROT_NONE): present, so the frame stays mapped, but
+        # supervisor-only, so every user access faults.
+        pte = PTE_PRESENT | PTE_NO_EXECUTE
+    else:
+        pte = PTE_PRESENT | PTE_USER
+    if flags & PageFlags.W and pte & PTE_USER:
         pte |= PTE_WRITABLE
     if not flags & PageFlags.X:
         pte |= PTE_NO_EXECUTE
@@ -84,7 +92,7 @@ def _compute_pte(flags: PageFlags) -> int:
 
 
 def _compute_flags(pte: int) -> PageFlags:
-    flags = PageFlags.R
+    flags = PageFlags.R if pte & PTE_USER else PageFlags(0)
     if pte & PTE_WRITABLE:
         flags |= PageFlags.W
     if not pte & PTE_NO_EXECUTE:
@@ -101,7 +109,7 @@ def _compute_flags(pte: int) -> PageFlags:
 
 
 _PTE_BITS = [_compute_pte(PageFlags(i)) for i in range(128)]
-_FLAG_BITS_MASK = PTE_WRITABLE | PTE_NO_EXECUTE | PTE_ACCESSED | PTE_DIRTY | PTE_AVAIL1 | PTE_AVAIL2
+_FLAG_BITS_MASK = PTE_USER | PTE_WRITABLE | PTE_NO_EXECUTE | PTE_ACCESSED | PTE_DIRTY | PTE_AVAIL1 | PTE_AVAIL2
 _FLAGS_BY_PTE: dict[int, PageFlags] = {}
 for _flags in range(128):
     _pte = _compute_pte(PageFlags(_flags)) & _FLAG_BITS_MASK

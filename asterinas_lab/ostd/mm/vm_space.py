@@ -26,6 +26,7 @@ from .page_table import (
     PTE_ADDR_MASK,
     PTE_NO_EXECUTE,
     PTE_PRESENT,
+    PTE_USER,
     PTE_WRITABLE,
     USER_SPACE_END,
     PageFlags,
@@ -304,8 +305,10 @@ class CursorMut:
             new_entry = (entry & PTE_ADDR_MASK) | flags_to_pte(new_flags)
             if new_flags & PageFlags.X:
                 space._platform.frames.executable[(entry & PTE_ADDR_MASK) // PAGE_SIZE] = 1
-            if (entry & PTE_WRITABLE and not new_entry & PTE_WRITABLE) or (
-                new_entry & PTE_NO_EXECUTE and not entry & PTE_NO_EXECUTE
+            if (
+                (entry & PTE_WRITABLE and not new_entry & PTE_WRITABLE)
+                or (new_entry & PTE_NO_EXECUTE and not entry & PTE_NO_EXECUTE)
+                or (entry & PTE_USER and not new_entry & PTE_USER)
             ):
                 reduced = True
             pt.set_entry(vaddr, new_entry)
