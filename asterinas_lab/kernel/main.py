@@ -39,7 +39,7 @@ SIGSEGV = 11
 #: without a syscall before the watchdog preempts it anyway.
 SYSCALL_COST_NS = 1_000
 TIME_SLICE_NS = 10_000_000
-WATCHDOG_TICKS = 20
+WATCHDOG_TICKS = 5
 _NO_RETURN = (SYS_EXIT, SYS_EXIT_GROUP)
 
 
