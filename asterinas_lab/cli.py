@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="add a variable to the guest environment")  # fmt: skip
     run.add_argument("--strace", action="store_true", help="print every syscall to stderr")
     run.add_argument("--ram", type=int, default=256, metavar="MiB", help="RAM size (default 256)")
+    run.add_argument("--deterministic", action="store_true",
+                     help="virtual clock and syscall-count preemption: the same run every time")
     run.add_argument("prog", metavar="PROG")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     boot = sub.add_parser("boot", help="boot the built-in image and run /init")
@@ -92,6 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         [prog, *args.args],
         path=guest_path,
         root=args.root, env=env, stdin=None, capture=False, strace=args.strace,
+        deterministic=args.deterministic,
         host_files=host_files, ram_size=args.ram << 20,
     )  # fmt: skip
     return _finish(result, prog)
