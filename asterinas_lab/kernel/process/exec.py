@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ..main import Kernel
 
 MAX_SHEBANG_DEPTH = 4
+RLIMIT_STACK = 3
+MIN_STACK = 128 << 10
 _SHEBANG_MAX = 256
 
 
@@ -59,7 +61,7 @@ def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp:
     program_path, argv, inode, data = resolve_interpreter(kernel, process, path, argv)
     image = parse_elf(data)
     vm = new_process_vm()
-    stack = _build_address_space(kernel, vm, image, page_cache(inode), argv, envp, execfn=path)
+    stack = _build_address_space(kernel, process, vm, image, page_cache(inode), argv, envp, execfn=path)
 
     # Point of no return: switch the process to the new program.
     _kill_other_threads(thread)
@@ -107,7 +109,9 @@ def _kill_other_threads(thread: Thread) -> None:
     thread.tid = process.pid
 
 
-def _build_address_space(kernel, vm, image: ElfImage, cache: SharedMemory, argv, envp, execfn: bytes) -> int:
+def _build_address_space(
+    kernel, process, vm, image: ElfImage, cache: SharedMemory, argv, envp, execfn: bytes
+) -> int:
     for seg in image.segments:
         start = page_down(seg.vaddr)
         end = page_up(seg.vaddr + seg.memsz)
@@ -122,7 +126,10 @@ def _build_address_space(kernel, vm, image: ElfImage, cache: SharedMemory, argv,
             )
         )  # fmt: skip
     vm.brk_start = vm.brk = image.brk_start
-    vm.add(VmArea(STACK_TOP - STACK_MAX, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]", grows_down=True))
+    # The stack may grow (page by page, on demand) down to RLIMIT_STACK, at most
+    # STACK_MAX: the mmap area starts below that.
+    stack_size = page_up(max(MIN_STACK, min(STACK_MAX, kernel.rlimit(process, RLIMIT_STACK)[0])))
+    vm.add(VmArea(STACK_TOP - stack_size, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]", grows_down=True))
     stack = build_initial_stack(
         STACK_TOP,
         argv,
