@@ -128,16 +128,22 @@ class UserContext:
     @unsafe
     def reset(self) -> None:
         """Start over with all registers zero and a clean FPU (what execve does)."""
+        # The template is a CPL-0 state: _fresh makes the next entry go through SYSRET.
+        self._load(platform.current.user_template)
+        self._fresh = True
+
+    @unsafe
+    def _load(self, blob) -> None:
+        """Replace this context's whole CPU state with ``blob``."""
         p = platform.current
         if p.loaded_context is self:
-            # SAFETY: the template is a CPL-0 state; _fresh makes the next entry go
-            # through SYSRET, and CR3 is restored to the active address space.
-            p.cpu.restore_context(p.user_template)
+            # SAFETY: blob is the user template or a clone of this thread's own state;
+            # CR3 is re-written so the restore cannot bring back a stale address space.
+            p.cpu.restore_context(blob)
             if p.active_vm_space is not None:
                 p.cpu.set_cr3(p.active_vm_space.root_paddr)
         else:
-            p.cpu.copy_context(self._blob, p.user_template)
-        self._fresh = True
+            p.cpu.copy_context(self._blob, blob)
         self.trap = None
 
     def _sync_out(self, p: platform.Platform) -> None:
@@ -163,19 +169,10 @@ class UserContext:
         """Make this context a copy of ``saved`` (a clone of this same thread's context
         made earlier): how rt_sigreturn gets back the FPU/SSE state of the code a
         signal interrupted."""
-        p = platform.current
         if saved._fresh:
             raise OstdError("cannot restore from a context that never ran")
-        if p.loaded_context is self:
-            # SAFETY: saved is a CPL-3 state of this thread; CR3 is re-written so the
-            # restore cannot bring back a stale address space.
-            p.cpu.restore_context(saved._blob)
-            if p.active_vm_space is not None:
-                p.cpu.set_cr3(p.active_vm_space.root_paddr)
-        else:
-            p.cpu.copy_context(self._blob, saved._blob)
+        self._load(saved._blob)
         self._fresh = False
-        self.trap = None
 
 
 def _accessor(reg: int) -> property:

@@ -13,8 +13,9 @@ import os
 import struct
 from collections.abc import Callable
 
-from ..error import EBADF, ENOTDIR, ENOTTY, ESPIPE, LinuxError
+from ..error import EBADF, ENOTTY, LinuxError
 from ..fs.stat import S_IFCHR, Kstat, makedev, pack_stat, pack_statx
+from ..fs.stream import StreamFile
 from ..fs.vfs import O_RDWR
 
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
@@ -23,7 +24,7 @@ TIOCGPGRP, TIOCSPGRP = 0x540F, 0x5410
 FIONREAD = 0x541B
 
 
-class HostStream:
+class HostStream(StreamFile):
     """An open file whose bytes come from / go to the host."""
 
     def __init__(
@@ -57,18 +58,6 @@ class HostStream:
             raise LinuxError(EBADF)
         self._write(data)
         return len(data)
-
-    def pread(self, count: int, offset: int) -> bytes:
-        raise LinuxError(ESPIPE)
-
-    def pwrite(self, data: bytes, offset: int) -> int:
-        raise LinuxError(ESPIPE)
-
-    def lseek(self, offset: int, whence: int) -> int:
-        raise LinuxError(ESPIPE)
-
-    def getdents64(self, bufsize: int) -> bytes:
-        raise LinuxError(ENOTDIR)
 
     def set_status_flags(self, flags: int) -> None:
         pass

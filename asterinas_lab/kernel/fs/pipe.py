@@ -15,12 +15,13 @@ from __future__ import annotations
 from itertools import count
 
 from ...ostd import Task, WaitQueue
-from ..error import EAGAIN, EBADF, ENOTDIR, ENOTTY, EPIPE, ESPIPE, LinuxError, MustBlock
+from ..error import EAGAIN, EBADF, ENOTTY, EPIPE, LinuxError, MustBlock
 from ..process.signal.constants import SIGPIPE
 from ..process.signal.deliver import send_to_thread
 from ..process.signal.pause import pause_until
 from ..process.signal.state import SigInfo
 from .stat import S_IFIFO, Kstat, pack_stat, pack_statx
+from .stream import StreamFile
 from .vfs import O_NONBLOCK, O_RDONLY, O_WRONLY, SETFL_MASK
 
 PIPE_CAPACITY = 65536
@@ -39,7 +40,7 @@ class Pipe:
         self.ino = next(_pipe_ino)
 
 
-class PipeEnd:
+class PipeEnd(StreamFile):
     """One end of a pipe, as an open file."""
 
     def __init__(self, pipe: Pipe, write: bool, flags: int = 0) -> None:
@@ -131,18 +132,6 @@ class PipeEnd:
             written += len(chunk)
             pipe.queue.wake_all()
         return written
-
-    def pread(self, count: int, offset: int) -> bytes:
-        raise LinuxError(ESPIPE)
-
-    def pwrite(self, data: bytes, offset: int) -> int:
-        raise LinuxError(ESPIPE)
-
-    def lseek(self, offset: int, whence: int) -> int:
-        raise LinuxError(ESPIPE)
-
-    def getdents64(self, bufsize: int) -> bytes:
-        raise LinuxError(ENOTDIR)
 
     def set_status_flags(self, flags: int) -> None:
         self.flags = (self.flags & ~SETFL_MASK) | (flags & SETFL_MASK)

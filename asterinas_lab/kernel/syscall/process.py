@@ -281,20 +281,21 @@ def sys_getresgid(t, rgid, egid, sgid, *_):
     return 0
 
 
-def sys_setfsuid(t, uid, *_):
+def _set_fs_id(t, field: str, value: int) -> int:
+    """setfsuid/setfsgid: return the old value; only a privileged caller changes it."""
     cred = t.process.cred
-    old = cred.fsuid
+    old = getattr(cred, field)
     if cred.euid == 0:
-        cred.fsuid = uid & 0xFFFF_FFFF
+        setattr(cred, field, value & 0xFFFF_FFFF)
     return old
+
+
+def sys_setfsuid(t, uid, *_):
+    return _set_fs_id(t, "fsuid", uid)
 
 
 def sys_setfsgid(t, gid, *_):
-    cred = t.process.cred
-    old = cred.fsgid
-    if cred.euid == 0:
-        cred.fsgid = gid & 0xFFFF_FFFF
-    return old
+    return _set_fs_id(t, "fsgid", gid)
 
 
 def sys_setgroups(t, size, grouplist, *_):
