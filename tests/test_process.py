@@ -155,3 +155,14 @@ def test_fork_bomb_stops_with_eagain_or_enomem():
     assert "fork eventually failed: EAGAIN or ENOMEM: yes" in out
     assert "reaped all: yes" in out and "all killed by SIGKILL: yes" in out
     assert "fork works again afterwards: yes" in out
+
+
+def test_a_deadlock_is_reported_not_hung():
+    # A shell that stops itself: nothing can ever send it SIGCONT. Linux would wait
+    # forever; the lab sees that no thread can be woken, says so and kills them.
+    busybox = "/usr/bin/busybox"
+    if not Path(busybox).is_file():
+        pytest.skip("busybox-static not installed")
+    result = runner.run([busybox, "sh", "-c", "kill -STOP $$; echo never"], host_files=runner.host_program(busybox))
+    assert result.signal == 9 and result.stdout == b""
+    assert b"deadlock" in result.stderr

@@ -33,7 +33,7 @@ from .time.cpu_timers import check_cpu_timers
 from .time.timers import TimerQueue
 from .vm.vmar import ProcessVm
 
-SIGSEGV = 11
+SIGKILL, SIGSEGV = 9, 11
 #: Deterministic mode: virtual time one syscall costs, the time slice after which the
 #: running thread is preempted, and how many host ticks (10 ms) a thread may run
 #: without a syscall before the watchdog preempts it anyway.
@@ -265,10 +265,12 @@ class Kernel:
         return ostd.memory_stats()
 
     def idle(self) -> bool:
-        """Nothing runnable: wait for the next timer, or give up if there is none."""
+        """Nothing runnable: wait for the next timer. With no timer either, every
+        thread sleeps on something only another thread could provide: a deadlock,
+        which on Linux would hang forever. Report it and kill everything instead."""
         deadline = self.timers.next_deadline()
         if deadline is None:
-            return False
+            return self._break_deadlock()
         delay = deadline - timer.monotonic_ns()
         if delay > 0:
             if self.deterministic:
@@ -276,6 +278,19 @@ class Kernel:
             else:
                 time.sleep(delay / 1e9)
         self.timers.run_expired(timer.monotonic_ns())
+        return True
+
+    def _break_deadlock(self) -> bool:
+        alive = [p for p in self.processes.values() if not p.zombie and not p.exiting]
+        if not alive:
+            return False
+        names = ", ".join(f"pid {p.pid} ({p.comm.decode(errors='replace')})" for p in alive)
+        message = f"deadlock: every thread is blocked and nothing can wake them; killing {names}"
+        log(f"kernel: {message}")
+        if self.config.report is not None:
+            self.config.report(message)
+        for process in alive:
+            exit_group(process, signal=SIGKILL)
         return True
 
     # --- failure containment ------------------------------------------------------------
