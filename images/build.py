@@ -40,6 +40,17 @@ FREESTANDING = frozenset({"tiny"})
 #: Programs that are expected to die with SIGSEGV.
 CRASHING = frozenset({"segv_null", "segv_kernel", "segv_nx"})
 
+#: Programs meant to run only inside the lab (as pid 1, with little RAM).
+#: Natively they print a refusal and exit 0.
+LAB_ONLY = frozenset({"fork_bomb"})
+
+#: Per-program extra flags (both toolchains).
+EXTRA_FLAGS = {
+    "clone_threads": ["-pthread"],
+    "futex_wake": ["-pthread"],
+    "pthread_counter": ["-pthread"],
+}
+
 #: Flags shared by both toolchains.
 COMMON_FLAGS = [
     "-std=c11",
@@ -84,6 +95,7 @@ def compiler_command(name: str, output: Path | str, libc: str = "musl") -> list[
     cmd += COMMON_FLAGS
     if name in FREESTANDING:
         cmd += FREESTANDING_FLAGS
+    cmd += EXTRA_FLAGS.get(name, [])
     cmd += ["-o", str(output), f"{name}.c"]
     return cmd
 

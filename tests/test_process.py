@@ -163,6 +163,15 @@ def test_a_deadlock_is_reported_not_hung():
     busybox = "/usr/bin/busybox"
     if not Path(busybox).is_file():
         pytest.skip("busybox-static not installed")
-    result = runner.run([busybox, "sh", "-c", "kill -STOP $$; echo never"], host_files=runner.host_program(busybox))
+    argv = [busybox, "sh", "-c", "kill -STOP $$; echo never"]
+    result = runner.run(argv, host_files=runner.host_program(busybox))
     assert result.signal == 9 and result.stdout == b""
     assert b"deadlock" in result.stderr
+
+
+def test_timer_interrupts_never_run_an_instruction_twice():
+    # About 30 timer interrupts land inside this loop; each must resume exactly
+    # where it stopped (see machine/cpu.py on why uc_emu_stop alone does not).
+    n = 30_000_000
+    result = runner.run(["/bin/count_loop", str(n)])
+    assert result.stdout == f"{n}\n".encode() and result.status == 0

@@ -15,6 +15,16 @@ trap) and reports two kinds of events to whoever runs it:
 Either handler may call :meth:`Cpu.stop` to make :meth:`Cpu.run` return; a host timer
 may call :meth:`Cpu.interrupt` from another thread for the same effect.
 
+Interrupts are taken at an instruction boundary, as on real hardware. That needs
+care: calling ``uc_emu_stop`` from another thread stops the emulator in the middle of
+a translated block, just after a memory access, and unicorn then resumes from the
+*start* of that block, so the instructions before the stop run twice (a
+``counter++`` loop overshoots by about one per interrupt). So the timer only sets a
+flag, and a block hook checks it at the start of every translated block, where the
+program counter is exact, and stops the emulator from there. The hook is a few bytes
+of native code (``_INTERRUPT_CHECK``), called directly by unicorn: a Python callback
+per block would cost microseconds; this costs nanoseconds.
+
 Registers are read through a batched ctypes path (``uc_reg_read_batch`` into arrays
 allocated once), which is several times faster than the binding's ``reg_read``.
 
@@ -29,10 +39,11 @@ faults and comparing saved states, never hard-coded.
 from __future__ import annotations
 
 import ctypes
+import mmap
 import struct
 from collections.abc import Callable, Sequence
 
-from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
+from unicorn import UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
 from unicorn import x86_const as X  # noqa: N812 - the register constants read best short
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_FLUSH, UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.arch.intel import HOOK_INSN_SYSCALL_CFUNC
@@ -74,6 +85,37 @@ _NEVER = 0x8000_0000_0000_0000
 SYSCALL_ARG_REGS = (RAX, RDI, RSI, RDX, R10, R8, R9)
 
 
+def _interrupt_check_code(emu_stop_address: int) -> bytes:
+    """x86-64 machine code for the block hook ``void f(uc, address, size, flag)``::
+
+        if (*flag) { *flag = 0; uc_emu_stop(uc); }
+
+    (System V ABI: uc in RDI, the flag pointer in RCX; uc_emu_stop is tail-called
+    with RDI untouched.)
+    """
+    return (
+        b"\x83\x39\x00"  # cmp dword [rcx], 0
+        b"\x75\x01"  # jne +1
+        b"\xc3"  # ret
+        b"\xc7\x01\x00\x00\x00\x00"  # mov dword [rcx], 0
+        b"\x48\xb8" + struct.pack("<Q", emu_stop_address)  # movabs rax, uc_emu_stop
+        + b"\xff\xe0"  # jmp rax
+    )
+
+
+class _NativeCode:
+    """A page of host machine code: written, then made read-only and executable."""
+
+    def __init__(self, code: bytes) -> None:
+        self._page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        self._page.write(code)
+        self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._page))
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        if libc.mprotect(self.address, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect of the interrupt-check code failed")
+
+
 def _ctl_code(ctl: int, nargs: int) -> int:
     return ctl | (nargs << 26) | (UC_CTL_IO_WRITE << 30)
 
@@ -101,6 +143,8 @@ class Cpu:
         self._hook_error: BaseException | None = None
         self.interrupt_pending = False
         self.running = False
+        # Set by interrupt() from any thread; the block hook stops at the next block.
+        self._interrupt_flag = ctypes.c_int32(0)
 
         # Preallocated arrays for the fast register path.
         n = len(SYSCALL_ARG_REGS)
@@ -135,6 +179,16 @@ class Cpu:
             if err:
                 raise RuntimeError(f"uc_hook_add failed: {err}")
             self._hooks.append(handle)
+        emu_stop_address = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
+        self._interrupt_check = _NativeCode(_interrupt_check_code(emu_stop_address))
+        handle = ctypes.c_size_t()
+        err = uclib.uc_hook_add(
+            self._h, ctypes.byref(handle), UC_HOOK_BLOCK, ctypes.c_void_p(self._interrupt_check.address),
+            ctypes.c_void_p(ctypes.addressof(self._interrupt_flag)), ctypes.c_uint64(1), ctypes.c_uint64(0),
+        )  # fmt: skip
+        if err:
+            raise RuntimeError(f"uc_hook_add failed: {err}")
+        self._hooks.append(handle)
 
         self._init_long_mode()
         # The state at power-on (CPL 0, long mode): where fresh user threads start from,
@@ -240,10 +294,10 @@ class Cpu:
         self._emu_stop(self._h)
 
     def interrupt(self) -> None:
-        """Called from any thread (the timer): raise an interrupt and stop emulating."""
+        """Called from any thread (the timer): raise an interrupt. Emulation stops at
+        the start of the next translated block (see the module docstring)."""
         self.interrupt_pending = True
-        if self.running:
-            self._emu_stop(self._h)
+        self._interrupt_flag.value = 1
 
     def _syscall_hook(self, _uc: int, _user: int) -> None:
         try:

@@ -1,0 +1,177 @@
+"""Helpers for the differential tests: Linux is the oracle.
+
+The same static binary runs natively (``chroot ROOT PROG ...``) and inside the lab
+(``runner.run([PROG, ...], root=ROOT)``); stdout and the exit status must match
+byte for byte. The status is the shell's view: 128 + N when killed by signal N.
+
+The root tree (see :func:`populate`) is built by the ``root`` fixture in conftest.py,
+on a tmpfs when one is available: on Linux an initramfs root is a tmpfs/ramfs, and
+the lab's ramfs reports tmpfs-style directory sizes (20 bytes per entry), so ``ls -l``
+of a directory can only match a native run made on a tmpfs.
+
+Used by tests/test_differential.py and tests/test_process_differential.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from asterinas_lab import runner
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGES_DIR = REPO / "images"
+IMAGES_BIN = IMAGES_DIR / "bin"
+BUSYBOX = Path("/usr/bin/busybox")
+NATIVE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}
+#: A fixed mtime (2020-09-13 12:26:40 UTC) for everything under /data.
+MTIME = 1_600_000_000
+MOTD = b"".join(b"line %d of the differential test's /etc/motd\n" % i for i in range(12))
+
+#: Whether this runner has the virtual-clock mode (``runner.run(..., deterministic=True)``).
+HAS_DETERMINISTIC = "deterministic" in inspect.signature(runner.run).parameters
+
+
+@dataclass
+class Outcome:
+    status: int
+    stdout: bytes
+    stderr: bytes
+
+
+def status_of(returncode: int) -> int:
+    """subprocess's -N (killed by signal N) -> the shell's 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def is_tmpfs(path: Path) -> bool:
+    best, fstype = "", ""
+    target = str(path.resolve())
+    try:
+        with open("/proc/self/mounts") as mounts:
+            for line in mounts:
+                fields = line.split()
+                mnt = fields[1].replace("\\040", " ")
+                if (target == mnt or target.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                    best, fstype = mnt, fields[2]
+    except OSError:
+        return False
+    return fstype == "tmpfs"
+
+
+def populate(root: Path) -> None:
+    """/bin (busybox + images/bin), /etc, /data (fixed contents and mtimes), /tmp (1777)."""
+    (root / "bin").mkdir()
+    (root / "etc").mkdir()
+    (root / "tmp").mkdir()
+    os.chmod(root / "tmp", 0o1777)
+    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
+    for prog in IMAGES_BIN.iterdir():
+        if prog.is_file():
+            shutil.copy2(prog, root / "bin" / prog.name)
+    (root / "etc" / "hostname").write_bytes(b"asterinas-lab\n")
+    (root / "etc" / "motd").write_bytes(MOTD)
+    data = root / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "files").mkdir()
+    (data / "a.txt").write_bytes(b"alpha\n")
+    (data / "b.txt").write_bytes(b"bravo bravo\n")
+    (data / "sub" / "c.txt").write_bytes(b"charlie\n")
+    (data / "files" / "one").write_bytes(b"1\n")
+    (data / "files" / "three").write_bytes(b"3" * 333)
+    (data / "files" / "two").write_bytes(b"22\n")
+    os.chmod(data / "b.txt", 0o600)
+    os.chmod(data / "files" / "three", 0o751)
+    # Children first: setting a directory's mtime before creating entries in it
+    # would be undone by the creation.
+    for path in sorted(data.rglob("*"), key=lambda p: -len(p.parts)) + [data]:
+        os.utime(path, (MTIME, MTIME))
+
+
+def load_build() -> ModuleType:
+    """images/build.py as a module (not importable by name: ``build`` is also a PyPI package)."""
+    spec = importlib.util.spec_from_file_location("images_build", IMAGES_DIR / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_glibc(out: Path) -> None:
+    """``gcc -static`` builds of every images/src program into ``out`` (RuntimeError on failure)."""
+    load_build().build_all(out, libc="glibc")
+
+
+def native(root: Path, argv: list[str], timeout: float = 60) -> Outcome:
+    proc = subprocess.run(
+        ["chroot", str(root), *argv],
+        env=NATIVE_ENV,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+    return Outcome(status_of(proc.returncode), proc.stdout, proc.stderr)
+
+
+def check_result(result: runner.RunResult) -> Outcome:
+    assert result.panic is None, f"kernel panic: {result.panic}"
+    assert result.exec_error is None, f"exec failed: {result.exec_error}"
+    assert not result.oopses, f"kernel oopses: {result.oopses}"
+    return Outcome(result.status, result.stdout, result.stderr)
+
+
+def lab(root: Path, argv: list[str]) -> Outcome:
+    """Run in the lab, in this process."""
+    return check_result(runner.run(argv, root=root))
+
+
+_CHILD = """\
+import pickle, sys
+from asterinas_lab import runner
+argv, kwargs = pickle.load(sys.stdin.buffer)
+result = runner.run(argv, **kwargs)
+sys.stdout.buffer.write(pickle.dumps(result))
+"""
+
+
+def run_isolated(argv: list[str], timeout: float, **kwargs: object) -> runner.RunResult:
+    """``runner.run(argv, **kwargs)`` in a fresh Python process, killed after ``timeout`` s.
+
+    For programs that may hang or take the kernel down while it learns fork, signals
+    and threads: a hang fails one test instead of stopping the session.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD],
+            input=pickle.dumps((argv, kwargs)),
+            capture_output=True,
+            env=env,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as expired:
+        tail = (expired.stderr or b"")[-2000:].decode(errors="replace")
+        raise AssertionError(f"{argv}: the lab run did not finish within {timeout} s\n{tail}") from None
+    if proc.returncode != 0:
+        tail = proc.stderr[-4000:].decode(errors="replace")
+        raise AssertionError(f"{argv}: the lab runner process failed (status {proc.returncode}):\n{tail}")
+    return pickle.loads(proc.stdout)
+
+
+def assert_same(root: Path, argv: list[str], expected_status: int | None = None) -> Outcome:
+    want = native(root, argv)
+    got = lab(root, argv)
+    assert got.stdout == want.stdout, f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
+    assert got.status == want.status, f"{argv}: status {got.status} in lab, {want.status} natively"
+    if expected_status is not None:
+        assert want.status == expected_status
+    return want
