@@ -312,4 +312,5 @@ class Kernel:
             exit_thread(thread)
 
     def on_process_exit(self, process: Process) -> None:
-        pass
+        """Called when a process has become a zombie: a hook for observers (the
+        visualisations and tracers that subclass or wrap the kernel)."""

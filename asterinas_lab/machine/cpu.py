@@ -375,7 +375,8 @@ class Cpu:
 
     def flush_translations(self) -> None:
         """Drop all translated code (needed after code bytes change behind the CPU)."""
-        uclib.uc_ctl(self._h, _ctl_code(UC_CTL_TB_FLUSH, 0))
+        if self._h is not None:  # a powered-off CPU has nothing to flush
+            uclib.uc_ctl(self._h, _ctl_code(UC_CTL_TB_FLUSH, 0))
 
     def close(self) -> None:
         """Power off: free the emulator. The Cpu must not be used afterwards."""

@@ -121,6 +121,8 @@ def _default_idle() -> bool:
 def shutdown() -> None:
     """Forget the current machine (its frames, its address spaces)."""
     machine = platform.current.machine if platform.current is not None else None
+    if platform.current is not None:
+        platform.current.frames.retire()
     platform.current = None
     frame_mod._install(None)
     if machine is not None:

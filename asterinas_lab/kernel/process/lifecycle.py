@@ -68,6 +68,8 @@ def exit_thread(thread: Thread) -> None:
     thread.data["finished"] = True
     process = thread.process
     kernel = thread.kernel
+    if thread.robust_list and not process.zombie:
+        _release_robust_futexes(thread)
     if thread.clear_child_tid and not process.zombie:
         # CLONE_CHILD_CLEARTID: zero the tid word and wake a joiner (pthread_join).
         try:
@@ -80,6 +82,37 @@ def exit_thread(thread: Thread) -> None:
             process.exiting = True
             process.exit_code = thread.data.get("exit_code", 0)
         _release_process(kernel, process)
+
+
+FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK = 0x8000_0000, 0x4000_0000, 0x3FFF_FFFF
+ROBUST_LIST_LIMIT = 2048
+
+
+def _release_robust_futexes(thread: Thread) -> None:
+    """A dying thread still holding robust mutexes (set_robust_list): mark each one
+    FUTEX_OWNER_DIED and wake a waiter, so the next locker gets EOWNERDEAD instead of
+    waiting forever. The list lives in user memory: ``struct robust_list_head`` is
+    {next, futex_offset, list_op_pending}, each entry a {next} pointer."""
+    process = thread.process
+    try:
+        head = thread.robust_list
+        entry, offset, pending = struct.unpack("<QqQ", process.read_bytes(head, 24))
+        entries = []
+        while entry != head and entry and len(entries) < ROBUST_LIST_LIMIT:
+            entries.append(entry)
+            entry = process.read_u64(entry)
+        if pending:
+            entries.append(pending)
+        for item in entries:
+            word_addr = item + offset
+            word = process.read_u32(word_addr)
+            if word & FUTEX_TID_MASK != thread.tid:
+                continue
+            process.write_bytes(word_addr, struct.pack("<I", (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED))
+            if word & FUTEX_WAITERS:
+                thread.kernel.futexes.wake(process, word_addr, 1, 0xFFFF_FFFF, private=False)
+    except LinuxError:
+        pass  # a corrupt list: Linux stops walking it, and so do we
 
 
 def _release_process(kernel: Kernel, process: Process) -> None:

@@ -130,10 +130,6 @@ class Process:
         self.fs.umask = value
 
     @property
-    def exit_signal_number(self) -> int | None:
-        return self.term_signal
-
-    @property
     def wait_status(self) -> int:
         """The status word wait4() reports: exit code << 8, or the signal number."""
         if self.term_signal is not None:

@@ -54,7 +54,11 @@ class FrameAllocator:
         self._quarantine: list[int] = []
         self._flush_code_cache = flush_code_cache
         self.allocated_total = 0
+        self.retired = False
 
+    def retire(self) -> None:
+        """The machine is powered off: handles that outlive it release nothing."""
+        self.retired = True
     # --- allocation -------------------------------------------------------------------
 
     @unsafe
@@ -98,6 +102,8 @@ class FrameAllocator:
 
     def put(self, paddr: int) -> None:
         """Drop one reference; the last one returns the frame to the allocator."""
+        if self.retired:
+            return
         n = paddr // PAGE_SIZE
         refs = self.refs[n] - 1
         if refs < 0 or self.kind[n] in (FREE, RESERVED):
