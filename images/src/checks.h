@@ -56,6 +56,7 @@ static inline const char *errname(int e)
     case ELOOP: return "ELOOP";
     case EOVERFLOW: return "EOVERFLOW";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EOWNERDEAD: return "EOWNERDEAD";
     case ETIMEDOUT: return "ETIMEDOUT";
     default:
         snprintf(unknown, sizeof unknown, "E#%d", e);

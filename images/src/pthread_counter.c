@@ -9,7 +9,9 @@
  * - pthread_self() and gettid() differ between threads that are alive at
  *   the same time, getpid() is the same;
  * - values returned by threads come back through pthread_join; pthread_once,
- *   a detached thread, an error-checking mutex.
+ *   a detached thread, an error-checking mutex;
+ * - a robust mutex whose owner thread exits while holding it: the next
+ *   locker gets EOWNERDEAD (the kernel walks the dead thread's robust list).
  * argv[1] overrides the per-thread iteration count (default 100000).
  */
 #define _GNU_SOURCE
@@ -248,6 +250,33 @@ static void misc_test(void)
     pthread_mutexattr_destroy(&ma);
 }
 
+static pthread_mutex_t robust;
+
+static void *lock_and_exit(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&robust);
+    return NULL; /* ends while still holding the mutex */
+}
+
+static void robust_test(void)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &attr);
+    pthread_t t;
+    pthread_create(&t, NULL, lock_and_exit, NULL);
+    pthread_join(t, NULL);
+    int err = pthread_mutex_lock(&robust);
+    show_err("robust mutex after its owner exited", err);
+    if (err == EOWNERDEAD)
+        show_err("pthread_mutex_consistent", pthread_mutex_consistent(&robust));
+    show_err("unlock", pthread_mutex_unlock(&robust));
+    show_err("lock again", pthread_mutex_lock(&robust));
+    pthread_mutex_unlock(&robust);
+}
+
 int main(int argc, char **argv)
 {
     unbuffered_stdout();
@@ -257,6 +286,7 @@ int main(int argc, char **argv)
     producer_consumer_test();
     identity_test();
     misc_test();
+    robust_test();
     printf("done\n");
     return 0;
 }
