@@ -175,3 +175,19 @@ def test_timer_interrupts_never_run_an_instruction_twice():
     n = 30_000_000
     result = runner.run(["/bin/count_loop", str(n)])
     assert result.stdout == f"{n}\n".encode() and result.status == 0
+
+
+def test_exited_processes_leave_no_frame_behind():
+    # After the run every process has exited: whatever frames are still in use are
+    # the file system's (and the page cache's), the same however many processes ran.
+    busybox = "/usr/bin/busybox"
+    if not Path(busybox).is_file():
+        pytest.skip("busybox-static not installed")
+    free = []
+    for n in (2, 10):
+        body = "/bin/fork_tree > /dev/null; /bin/pthread_counter 1000 > /dev/null"
+        script = f"i=0; while [ $i -lt {n} ]; do {body}; i=$((i+1)); done"
+        result = runner.run([busybox, "sh", "-c", script], host_files=runner.host_program(busybox))
+        assert result.status == 0, result
+        free.append(ostd.memory_stats()[1])  # the machine of the run that just ended
+    assert free[0] == free[1]
