@@ -21,6 +21,8 @@ from .kernel.device.host_stream import HostStream
 from .kernel.fs.initramfs import build_cpio_files, build_cpio_newc
 from .kernel.main import Kernel, KernelConfig
 from .machine import DEFAULT_RAM_SIZE
+from .memcheck import MemcheckReport
+from .memcheck import memcheck as audit_memory
 
 DEFAULT_PATH = b"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_HOME = b"HOME=/"
@@ -36,6 +38,13 @@ class RunResult:
     oopses: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     panic: str | None = None
+    #: With ``memcheck=True``: one report per process exit (taken while every
+    #: process still alive is intact) and a last one after the run.
+    memcheck: list[MemcheckReport] = field(default_factory=list)
+
+    @property
+    def memcheck_findings(self) -> list[str]:
+        return [str(finding) for report in self.memcheck for finding in report.findings]
 
     @property
     def status(self) -> int:
@@ -76,10 +85,14 @@ def run(
     boot_log: bool = False,
     console: Callable[[bytes], object] | None = None,
     deterministic: bool = False,
+    memcheck: bool = False,
 ) -> RunResult:
     """Boot, run ``argv`` as pid 1, and return its result.
 
     ``path`` is the guest path of the program (default: ``argv[0]``).
+
+    ``memcheck`` audits memory (``asterinas_lab.memcheck``) each time a process exits
+    and once more at the end; the reports are in ``RunResult.memcheck``.
 
     ``deterministic`` runs on a virtual clock with preemption by syscall count, so the
     same program and input give the same syscall trace on every run and machine.
@@ -130,12 +143,16 @@ def run(
         )
     )  # fmt: skip
     result = RunResult(exit_code=None, signal=None)
+    if memcheck:
+        kernel.exit_observers.append(lambda _process: result.memcheck.append(audit_memory(kernel)))
     try:
         ostd.boot(kernel.main, cmdline=" ".join(a.decode(errors="replace") for a in args),
                   initramfs=initramfs, ram_size=ram_size, idle=kernel.idle,
                   console_sink=console, echo_log=boot_log)  # fmt: skip
     except ostd.Panic as panic:
         result.panic = str(panic)
+    if memcheck and result.panic is None:
+        result.memcheck.append(audit_memory(kernel))
     process = kernel.init_process
     if process is not None:
         result.exit_code = process.exit_code

@@ -125,12 +125,16 @@ def check_result(result: runner.RunResult) -> Outcome:
     assert result.panic is None, f"kernel panic: {result.panic}"
     assert result.exec_error is None, f"exec failed: {result.exec_error}"
     assert not result.oopses, f"kernel oopses: {result.oopses}"
+    # Every differential test is also an invariant test: memory was audited at each
+    # process exit and at the end of the run (see asterinas_lab/memcheck.py).
+    assert result.memcheck, "the run was not audited (memcheck=True)"
+    assert not result.memcheck_findings, "memcheck: " + "; ".join(result.memcheck_findings[:10])
     return Outcome(result.status, result.stdout, result.stderr)
 
 
 def lab(root: Path, argv: list[str]) -> Outcome:
     """Run in the lab, in this process."""
-    return check_result(runner.run(argv, root=root))
+    return check_result(runner.run(argv, root=root, memcheck=True))
 
 
 _CHILD = """\

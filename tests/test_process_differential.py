@@ -49,7 +49,7 @@ LIBCS = ["musl", "glibc"]
 NATIVE_TIMEOUT = 20
 #: Wall-clock limit for one lab run (boot, run, shutdown); they take about a second.
 LAB_TIMEOUT = 60
-LAB_OPTIONS: dict[str, object] = {"deterministic": True} if HAS_DETERMINISTIC else {}
+LAB_OPTIONS: dict[str, object] = {"memcheck": True, **({"deterministic": True} if HAS_DETERMINISTIC else {})}
 #: The fork bomb's machine: small, so that fork() runs out of memory or tasks early.
 FORK_BOMB_RAM = 32 << 20
 

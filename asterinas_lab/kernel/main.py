@@ -73,6 +73,9 @@ class Kernel:
         self.max_threads = 1024
         self._resched = False
         self._ticks_without_syscall = 0
+        # Called with each process that is about to release its memory (its threads
+        # have all exited): observers such as memcheck see it still complete.
+        self.exit_observers: list[Callable[[Process], object]] = []
 
     # --- boot ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ solely through OSTD's public types.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Platform:
         self.kernel_space = kernel_space
         self.active_vm_space: VmSpace | None = None
         self.loaded_context: UserContext | None = None
+        # Every live address space, for auditors (memcheck) and visualisation.
+        self.vm_spaces: weakref.WeakSet[VmSpace] = weakref.WeakSet()
 
 
 current: Platform | None = None

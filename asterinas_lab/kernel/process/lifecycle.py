@@ -116,6 +116,8 @@ def _release_robust_futexes(thread: Thread) -> None:
 
 
 def _release_process(kernel: Kernel, process: Process) -> None:
+    for observe in kernel.exit_observers:
+        observe(process)
     process.files.release()
     vm = process.vm
     vm.users -= 1

@@ -68,6 +68,7 @@ class VmSpace:
         self._pt = PageTable(p.ram, p.frames, p.kernel_space)
         self.page_fault_handler: PageFaultHandler | None = None
         self._mapped = 0
+        p.vm_spaces.add(self)
 
     # --- activation -------------------------------------------------------------------
 
@@ -245,6 +246,7 @@ class VmSpace:
             p.cpu.set_cr3(p.kernel_space.root)
         self.clear()
         self._pt.release_tables()
+        p.vm_spaces.discard(self)
 
     def __del__(self) -> None:
         if platform.current is self._platform and self._pt.table_frames:
