@@ -116,7 +116,8 @@ def memcheck(kernel: Any = None) -> MemcheckReport:
         n = paddr // PAGE_SIZE
         kind = frames.kind[n]
         if kind != UNTYPED:
-            add(Finding("typed or free frame mapped", f"{count} user mapping(s) of a {KIND_NAMES[kind]} frame", paddr))
+            detail = f"{count} user mapping(s) of a {KIND_NAMES[kind]} frame"
+            add(Finding("typed or free frame mapped", detail, paddr))
         if frames.maps[n] != count:
             add(Finding("map count", f"metadata says {frames.maps[n]} mappings, page tables have {count}", paddr))
 
@@ -183,7 +184,9 @@ def _walk_space(space, ram, frames, mappings: list[_Mapping], table_owner: dict[
                         mappings.append(_Mapping(space, base | (i1 << 12), paddr, writable))
 
 
-def _claim_table(paddr: int, space, frames, table_owner: dict[int, Any], add, owned: set[int] | None = None) -> None:
+def _claim_table(
+    paddr: int, space, frames, table_owner: dict[int, Any], add, owned: set[int] | None = None
+) -> None:
     if paddr // PAGE_SIZE >= frames.nframes:
         add(Finding("page table", "a table link points beyond RAM", paddr))
         return
