@@ -237,6 +237,9 @@ class TypedFrame:
         if self._owner is not None:
             self._owner.put(self.paddr)
 
+    def __repr__(self) -> str:
+        return f"TypedFrame({self.paddr:#x}, {KIND_NAMES[self.kind]})"
+
     def read(self, offset: int, length: int) -> bytes:
         raise AccessDenied(f"typed ({KIND_NAMES[self.kind]}) frame {self.paddr:#x} cannot be read")
 
