@@ -19,6 +19,8 @@ from ..process.signal.constants import (
     SI_QUEUE,
     SI_TKILL,
     SI_USER,
+    SIG_DFL,
+    SIG_IGN,
     SIGKILL,
     SIGSTOP,
     SS_AUTODISARM,
@@ -184,6 +186,15 @@ def sys_sigaltstack(t, ss, old_ss, *_):
     return 0
 
 
+def _protected_init(t, process, sig: int) -> bool:
+    """Linux delivers to init (pid 1) only the signals it has a handler for: a user
+    cannot kill init, not even with SIGKILL."""
+    return process is t.kernel.init_process and t.process is not process and process.sig_actions[sig].handler in (
+        SIG_DFL,
+        SIG_IGN,
+    )
+
+
 def _kill_info(t, sig: int, code: int = SI_USER) -> SigInfo:
     return SigInfo(sig, code=code, pid=t.process.pid, uid=t.process.cred.uid)
 
@@ -207,7 +218,8 @@ def sys_kill(t, pid, signum, *_):
             raise LinuxError(ESRCH)
     if sig:
         for process in targets:
-            send_to_process(process, _kill_info(t, sig))
+            if not _protected_init(t, process, sig):
+                send_to_process(process, _kill_info(t, sig))
     return 0
 
 
@@ -226,7 +238,7 @@ def sys_tgkill(t, tgid, tid, signum, *_):
     if tgid <= 0 or tid <= 0:
         raise LinuxError(EINVAL)
     target = _find_thread(t, tgid, tid)
-    if sig:
+    if sig and not _protected_init(t, target.process, sig):
         send_to_thread(target, _kill_info(t, sig, SI_TKILL))
     return 0
 
@@ -236,7 +248,7 @@ def sys_tkill(t, tid, signum, *_):
     if tid <= 0:
         raise LinuxError(EINVAL)
     target = _find_thread(t, 0, tid)
-    if sig:
+    if sig and not _protected_init(t, target.process, sig):
         send_to_thread(target, _kill_info(t, sig, SI_TKILL))
     return 0
 
