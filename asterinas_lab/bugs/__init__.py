@@ -181,3 +181,24 @@ def format_table(outcomes: list[Outcome]) -> str:
         if i == 0:
             lines.append("-" * (sum(widths) + 6 + max(len(r[3]) for r in rows)))
     return "\n".join(lines)
+
+
+def main(names: list[str] | None = None, injected: bool = True, echo=print) -> int:
+    """``asterinas-lab bugs [NAME ...]``: run the demonstrations and print the table.
+    Exit status 0 when every safe-code bug was contained and every OSTD bug corrupted
+    memory (or, with ``injected=False``, when every demonstration ran clean)."""
+    selected = names or list(CATALOGUE)
+    unknown = [name for name in selected if name not in CATALOGUE]
+    if unknown:
+        echo(f"asterinas-lab: unknown bug {', '.join(unknown)}; known: {', '.join(CATALOGUE)}")
+        return 2
+    outcomes = [run_demo(CATALOGUE[name], injected=injected) for name in selected]
+    echo(format_table(outcomes))
+    if injected:
+        good = all(o.expected for o in outcomes)
+        echo("\nevery safe-code bug was contained and every OSTD bug corrupted memory" if good
+             else "\nUNEXPECTED: " + ", ".join(o.bug.name for o in outcomes if not o.expected))  # fmt: skip
+    else:
+        good = all(o.verdict == CONTAINED for o in outcomes)
+        echo("\nwithout the bugs every demonstration runs clean" if good else "\nUNEXPECTED outcomes")
+    return 0 if good else 1
