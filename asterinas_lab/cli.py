@@ -4,7 +4,10 @@
 like ``qemu-x86_64``: the guest program gets the host's stdin, stdout and stderr, and
 the command exits with the program's status (128+N if it was killed by signal N).
 ``asterinas-lab boot`` boots the built-in image and runs its /init, showing the boot
-log. Errors are one line on stderr and a non-zero status, never a traceback.
+log. ``asterinas-lab tcb`` prints the size of the trusted computing base (OSTD) against
+the safe kernel; ``tcb --check`` also runs the boundary check and exits 1, naming each
+offending ``file:line``, if the kernel breaks the boundary or OSTD exceeds 15 % of the
+code. Errors are one line on stderr and a non-zero status, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from . import runner
 
+EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
@@ -43,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--ram", type=int, default=256, metavar="MiB", help="RAM size (default 256)")
     build = sub.add_parser("build-images", help="rebuild images/bin from images/src (needs ziglang)")
     build.add_argument("--check", action="store_true", help="only check that a rebuild reproduces them")
+    tcb = sub.add_parser("tcb", help="measure the trusted computing base (OSTD) against the safe kernel")
+    tcb.add_argument("--check", action="store_true",
+                     help="check the boundary and the 15 %% ceiling; exit 1 on any violation")  # fmt: skip
+    tcb.add_argument("--path", "--kernel", dest="kernel", metavar="DIR",
+                     help="the kernel tree to measure and check (default: asterinas_lab/kernel)")  # fmt: skip
+    tcb.add_argument("--packages", action="store_true", help="per package only, without the per-module table")
     return parser
 
 
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             return _boot(args)
         if args.command == "build-images":
             return _build_images(args)
+        if args.command == "tcb":
+            return _tcb(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -137,6 +150,45 @@ def _build_images(args: argparse.Namespace) -> int:
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    return 0
+
+
+def _tcb(args: argparse.Namespace) -> int:
+    from . import boundary, tcb
+
+    kernel = tcb.KERNEL_DIR if args.kernel is None else Path(args.kernel)
+    if not kernel.is_dir():
+        return _fail(f"--path {args.kernel}: not a directory", EXIT_USAGE)
+    try:
+        report = tcb.tcb_report(kernel_dir=kernel)
+    except SyntaxError as error:
+        if not args.check:
+            return _fail(f"{error.filename}:{error.lineno}: cannot parse: {error.msg}", EXIT_CHECK_FAILED)
+        report = None  # the boundary check below names the file and line
+    if not args.check:
+        print(report.format(modules=not args.packages))
+        return 0
+    problems = [str(v) for v in boundary.check_kernel(kernel)]
+    default = kernel.resolve() == tcb.KERNEL_DIR
+    repo = tcb.PACKAGE_DIR.parent
+    if report is not None:
+        for path, line, what in report.unsafe_markers("kernel"):
+            shown = path.resolve().relative_to(repo) if default else path
+            problems.append(f"{shown}:{line}: {what} in safe kernel code (only OSTD may be unsafe)")
+    modules = sum(1 for _ in kernel.rglob("*.py"))
+    for problem in problems:
+        print(problem)
+    if report is None:
+        return _fail(f"tcb --check: {len(problems)} violation(s) in {kernel}", EXIT_CHECK_FAILED)
+    figure = (f"TCB {report.tcb_percent:.1f} % ({report.ostd_lines} OSTD lines of {report.total_lines}; "
+              f"paper {report.paper_percent:.1f} %, ceiling {report.ceiling_percent:.0f} %)")  # fmt: skip
+    if not report.within_ceiling:
+        print(f"{tcb.OSTD_DIR.relative_to(repo)}: {figure}: over the ceiling")
+    if problems or not report.within_ceiling:
+        over = "" if report.within_ceiling else ", TCB over the ceiling"
+        return _fail(f"tcb --check: {len(problems)} boundary violation(s){over}", EXIT_CHECK_FAILED)
+    print(f"boundary: {modules} kernel modules use only OSTD's public API")
+    print(f"{figure}: ok")
     return 0
 
 

@@ -37,6 +37,8 @@ from .ostd.mm.page_table import PTE_ADDR_MASK, PTE_HUGE, PTE_PRESENT, PTE_USER, 
 
 PAGE_SIZE = 4096
 _ENTRIES = struct.Struct("<512Q")
+_U64 = struct.Struct("<Q")
+_HUGE = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,20 @@ def memcheck(kernel: Any = None) -> MemcheckReport:
 
     _check_sharing(mappings, map_count, kernel, add)
     return report
+
+
+def translate(ram: memoryview, root: int, vaddr: int) -> tuple[int, int] | None:
+    """Translate ``vaddr`` the way the CPU does, from the root table: (paddr, leaf
+    entry), or None. Handles 2 MiB pages (the kernel's direct map of RAM)."""
+    table = root
+    for level, shift in enumerate((39, 30, 21, 12)):
+        entry = _U64.unpack_from(ram, table + ((vaddr >> shift) & 511) * 8)[0]
+        if not entry & PTE_PRESENT:
+            return None
+        if level == 2 and entry & PTE_HUGE:
+            return (entry & PTE_ADDR_MASK & ~(_HUGE - 1)) | (vaddr & (_HUGE - 1)), entry
+        table = entry & PTE_ADDR_MASK
+    return table | (vaddr & (PAGE_SIZE - 1)), entry
 
 
 def _walk_space(space, ram, frames, mappings: list[_Mapping], table_owner: dict[int, Any], add) -> None:

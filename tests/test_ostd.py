@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from asterinas_lab import ostd, runner
+from asterinas_lab.memcheck import translate as walk
 from asterinas_lab.ostd import (
     PAGE_SIZE,
     PHYS_OFFSET,
@@ -32,7 +33,7 @@ from asterinas_lab.ostd import (
 )
 from asterinas_lab.ostd import platform as ostd_platform
 from asterinas_lab.ostd.mm import frame as frame_mod
-from asterinas_lab.ostd.mm.page_table import PTE_NO_EXECUTE, PTE_USER, PTE_WRITABLE, walk
+from asterinas_lab.ostd.mm.page_table import PTE_NO_EXECUTE, PTE_USER, PTE_WRITABLE
 
 RW = PageFlags.R | PageFlags.W
 RX = PageFlags.R | PageFlags.X
@@ -462,3 +463,49 @@ def test_faulting_programs_die_with_sigsegv(program):
     assert result.signal == 11
     assert result.stdout == b"before\n"
     assert result.oopses == [] and result.panic is None
+
+
+def test_handles_cannot_be_repointed_or_copied_around_their_reference(in_kernel):
+    import copy
+
+    def check():
+        frame = FrameAllocOptions().alloc_frame()
+        with pytest.raises(AttributeError):
+            frame.paddr = 0x1000  # a handle re-pointed at a page table could write it
+        twin = copy.copy(frame)  # a copy is a new handle with its own reference
+        assert twin.paddr == frame.paddr and frame.reference_count == 2
+        del twin
+        assert frame.reference_count == 1
+        typed = FrameAllocOptions().alloc_typed()
+        for attempt in (copy.copy, copy.deepcopy):
+            with pytest.raises(TypeError):
+                attempt(typed)
+        with pytest.raises(AttributeError):
+            typed.paddr = 0
+        import pickle
+
+        with pytest.raises(TypeError):
+            pickle.dumps(frame)
+
+    in_kernel(check)
+
+
+def test_user_context_exposes_only_user_registers(in_kernel):
+    import copy
+
+    from asterinas_lab.machine import cpu as hw
+
+    def check():
+        context = UserContext()
+        for register in (hw.CR3, hw.CR0, hw.CS):
+            with pytest.raises(OstdError):
+                context.set(register, 0)
+            with pytest.raises(OstdError):
+                context.get(register)
+        context.rflags = 0xFFFF_FFFF  # IOPL, VM, ... are not the user's to set
+        assert context.rflags & 0x3000 == 0 and context.rflags & 0x200  # IOPL 0, IF on
+        clone = copy.copy(context)  # a clone with its own CPU-state blob, not a shared one
+        clone.rax = 7
+        assert context.rax != 7
+
+    in_kernel(check)

@@ -8,9 +8,10 @@ small, and why ``memcheck`` exists.
 
 from __future__ import annotations
 
+from ..memcheck import translate
 from ..ostd.mm import io
 from ..ostd.mm.frame import FREE, UNTYPED
-from ..ostd.mm.page_table import PHYS_OFFSET, PTE_ADDR_MASK, PTE_PRESENT, USER_SPACE_END, walk
+from ..ostd.mm.page_table import PHYS_OFFSET, PTE_ADDR_MASK, PTE_PRESENT, USER_SPACE_END
 from ..ostd.mm.vm_space import PAGE_SIZE
 
 _PAGE_MASK = PAGE_SIZE - 1
@@ -75,7 +76,7 @@ def translate_unchecked(space, vaddr: int, write: bool) -> int:
             entry = space._pt.entry(vaddr & ~_PAGE_MASK)
         return (entry & PTE_ADDR_MASK) | (vaddr & _PAGE_MASK)
     # BUG: a kernel address. Walk the tables like the CPU, ignoring U/S.
-    found = walk(space._platform.ram, space.root_paddr, vaddr)
+    found = translate(space._platform.ram, space.root_paddr, vaddr)
     if found is None:
         raise io.PageFaultError(vaddr, write)
     paddr, _entry = found

@@ -39,6 +39,7 @@ _GENERAL = {
     "rip": hw.RIP, "rflags": hw.RFLAGS, "fs_base": hw.FS_BASE, "gs_base": hw.GS_BASE,
 }  # fmt: skip
 GENERAL_REGISTERS = tuple(_GENERAL)
+_USER_REGISTERS = frozenset(_GENERAL.values())
 _USER_RFLAGS = 0x202  # IF set, reserved bit 1 set
 _RFLAGS_USER_MASK = 0x0000_0000_0025_8DD5  # CF PF AF ZF SF TF DF OF AC ID: what users may set
 
@@ -93,6 +94,8 @@ class UserContext:
 
     @unsafe
     def get(self, reg: int) -> int:
+        if reg not in _USER_REGISTERS:
+            raise OstdError(f"register {reg} is not a user register")
         p = platform.current
         if p.loaded_context is self:
             return p.cpu.read_reg(reg)
@@ -100,6 +103,10 @@ class UserContext:
 
     @unsafe
     def set(self, reg: int, value: int) -> None:
+        if reg not in _USER_REGISTERS:
+            raise OstdError(f"register {reg} is not a user register")  # e.g. CR3, CS
+        if reg == hw.RFLAGS:
+            value = (value & _RFLAGS_USER_MASK) | _USER_RFLAGS  # no IOPL, no clearing IF
         p = platform.current
         if p.loaded_context is self:
             p.cpu.write_reg(reg, value)
@@ -163,6 +170,17 @@ class UserContext:
         copy.trap = None
         return copy
 
+
+    # Copying a context is cloning it (a new CPU-state blob); a plain copy would share
+    # the blob and free it twice. Contexts cannot be pickled.
+    def __copy__(self) -> UserContext:
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict) -> UserContext:
+        return self.clone()
+
+    def __reduce__(self):
+        raise TypeError("user contexts cannot be pickled")
 
     @unsafe
     def restore_from(self, saved: UserContext) -> None:

@@ -156,7 +156,7 @@ class Frame:
     count includes this handle. Reads and writes stay inside the frame's 4 KiB.
     """
 
-    __slots__ = ("paddr", "_owner", "__weakref__")
+    __slots__ = ("_paddr", "_owner", "__weakref__")
 
     def __init__(self, paddr: int) -> None:
         self._owner = None
@@ -164,14 +164,31 @@ class Frame:
         if not 0 <= paddr < a.nframes * PAGE_SIZE or a.kind[paddr // PAGE_SIZE] != UNTYPED:
             raise AccessDenied(f"frame {paddr:#x} is not an untyped frame")
         a.get(paddr)
-        self.paddr = paddr
+        self._paddr = paddr
         self._owner = a
+
+    @property
+    def paddr(self) -> int:
+        """The frame's physical address. Read-only: the handle's reference is to this
+        frame, and a handle re-pointed at another frame could write page tables."""
+        return self._paddr
+
+    # A copy of a handle is another handle: it must take its own reference (a plain
+    # copy would release a reference it never took). Handles cannot be pickled.
+    def __copy__(self) -> Frame:
+        return Frame(self._paddr)
+
+    def __deepcopy__(self, memo: dict) -> Frame:
+        return Frame(self._paddr)
+
+    def __reduce__(self):
+        raise TypeError("frame handles cannot be pickled")
 
     @classmethod
     def _adopt(cls, paddr: int) -> Frame:
         """Wrap a freshly allocated frame whose first reference is this handle."""
         frame = object.__new__(cls)
-        frame.paddr = paddr
+        frame._paddr = paddr
         frame._owner = _allocator
         return frame
 
@@ -179,10 +196,10 @@ class Frame:
         # The reference goes back to the allocator (the machine) the handle came from,
         # even if another machine has booted since.
         if self._owner is not None:
-            self._owner.put(self.paddr)
+            self._owner.put(self._paddr)
 
     def __repr__(self) -> str:
-        return f"Frame({self.paddr:#x})"
+        return f"Frame({self._paddr:#x})"
 
     @property
     def size(self) -> int:
@@ -190,12 +207,12 @@ class Frame:
 
     @property
     def reference_count(self) -> int:
-        return allocator().refs[self.paddr // PAGE_SIZE]
+        return allocator().refs[self._paddr // PAGE_SIZE]
 
     @unsafe
     def read(self, offset: int, length: int) -> bytes:
         _check_range(offset, length)
-        base = self.paddr + offset
+        base = self._paddr + offset
         # SAFETY: the range was checked to lie inside this untyped frame, which the
         # handle keeps allocated.
         return bytes(self._owner._ram[base : base + length])
@@ -204,10 +221,10 @@ class Frame:
     def write(self, offset: int, data: bytes) -> None:
         _check_range(offset, len(data))
         a = self._owner
-        base = self.paddr + offset
+        base = self._paddr + offset
         # SAFETY: as in read(); the frame is untyped, so no invariant lives in its bytes.
         a._ram[base : base + len(data)] = data
-        if a.executable[self.paddr // PAGE_SIZE]:
+        if a.executable[self._paddr // PAGE_SIZE]:
             a._flush_code_cache()
 
     def copy_from(self, other: Frame) -> None:
@@ -219,46 +236,81 @@ def _check_range(offset: int, length: int) -> None:
         raise OstdError(f"access {offset}+{length} outside a {PAGE_SIZE}-byte frame")
 
 
-class TypedFrame:
+class _Uncopyable:
+    """A handle whose copy would release a reference it never took: not copyable."""
+
+    __slots__ = ()
+
+    def __copy__(self):
+        raise TypeError(f"{type(self).__name__} handles cannot be copied")
+
+    def __deepcopy__(self, memo: dict):
+        return self.__copy__()
+
+    def __reduce__(self):
+        return self.__copy__()
+
+
+class TypedFrame(_Uncopyable):
     """A handle to a typed frame (page table or kernel object): no byte access at all.
 
     Safe code may hold one (to pass it back to OSTD) but can neither read it, write it,
     nor map it into user space.
     """
 
-    __slots__ = ("paddr", "kind", "_owner")
+    __slots__ = ("_paddr", "_kind", "_owner")
 
     def __init__(self, paddr: int, kind: int) -> None:
-        self.paddr = paddr
-        self.kind = kind
+        self._paddr = paddr
+        self._kind = kind
         self._owner = _allocator
+
+    @property
+    def paddr(self) -> int:
+        return self._paddr
+
+    @property
+    def kind(self) -> int:
+        return self._kind
+
 
     def __del__(self) -> None:
         if self._owner is not None:
-            self._owner.put(self.paddr)
+            self._owner.put(self._paddr)
 
     def __repr__(self) -> str:
         return f"TypedFrame({self.paddr:#x}, {KIND_NAMES[self.kind]})"
 
     def read(self, offset: int, length: int) -> bytes:
-        raise AccessDenied(f"typed ({KIND_NAMES[self.kind]}) frame {self.paddr:#x} cannot be read")
+        raise AccessDenied(f"typed ({KIND_NAMES[self._kind]}) frame {self._paddr:#x} cannot be read")
 
     def write(self, offset: int, data: bytes) -> None:
-        raise AccessDenied(f"typed ({KIND_NAMES[self.kind]}) frame {self.paddr:#x} cannot be written")
+        raise AccessDenied(f"typed ({KIND_NAMES[self._kind]}) frame {self._paddr:#x} cannot be written")
 
 
-class Segment:
+class Segment(_Uncopyable):
     """A handle to physically contiguous untyped frames, e.g. a DMA buffer."""
 
+    __slots__ = ("_start", "_nframes", "_owner")
+
     def __init__(self, start_paddr: int, nframes: int) -> None:
-        self.start_paddr = start_paddr
-        self.nframes = nframes
+        self._start = start_paddr
+        self._nframes = nframes
         self._owner = _allocator
+
+    @property
+    def start_paddr(self) -> int:
+        return self._start
+
+    @property
+    def nframes(self) -> int:
+        return self._nframes
+
 
     def __del__(self) -> None:
         if self._owner is not None:
-            for i in range(self.nframes):
-                self._owner.put(self.start_paddr + i * PAGE_SIZE)
+            for i in range(self._nframes):
+                self._owner.put(self._start + i * PAGE_SIZE)
 
     def frames(self) -> list[Frame]:
         return [Frame(self.start_paddr + i * PAGE_SIZE) for i in range(self.nframes)]

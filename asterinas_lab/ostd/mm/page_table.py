@@ -18,7 +18,6 @@ from __future__ import annotations
 import struct
 from enum import IntFlag
 
-from ...machine.ram import PAGE_SIZE
 from ..error import OstdError
 from ..unsafe import unsafe
 from .frame import PAGE_TABLE, RESERVED, FrameAllocator
@@ -114,11 +113,6 @@ _FLAGS_BY_PTE: dict[int, PageFlags] = {}
 for _flags in range(128):
     _pte = _compute_pte(PageFlags(_flags)) & _FLAG_BITS_MASK
     _FLAGS_BY_PTE.setdefault(_pte ^ PTE_NO_EXECUTE, _compute_flags(_pte))
-
-
-def indices(vaddr: int) -> tuple[int, int, int, int]:
-    """The PML4, PDPT, PD and PT indices of a virtual address."""
-    return (vaddr >> 39) & 511, (vaddr >> 30) & 511, (vaddr >> 21) & 511, (vaddr >> 12) & 511
 
 
 class KernelSpace:
@@ -229,31 +223,6 @@ class PageTable:
             return 0
         return _u64.unpack_from(self._ram, table + ((vaddr >> 12) & 511) * 8)[0]
 
-    @unsafe
-    def leaf_entries(self):
-        """Yield (vaddr, entry) for every present user leaf entry, in address order."""
-        ram = self._ram
-        for i4 in range(256):
-            e4 = _u64.unpack_from(ram, self.root + i4 * 8)[0]
-            if not e4 & PTE_PRESENT:
-                continue
-            t3 = e4 & PTE_ADDR_MASK
-            for i3 in range(512):
-                e3 = _u64.unpack_from(ram, t3 + i3 * 8)[0]
-                if not e3 & PTE_PRESENT:
-                    continue
-                t2 = e3 & PTE_ADDR_MASK
-                for i2 in range(512):
-                    e2 = _u64.unpack_from(ram, t2 + i2 * 8)[0]
-                    if not e2 & PTE_PRESENT:
-                        continue
-                    t1 = e2 & PTE_ADDR_MASK
-                    base = (i4 << 39) | (i3 << 30) | (i2 << 21)
-                    entries = struct.unpack_from("<512Q", ram, t1)
-                    for i1, e1 in enumerate(entries):
-                        if e1 & PTE_PRESENT:
-                            yield base | (i1 << 12), e1
-
     def leaf_tables(self) -> dict[int, int]:
         """{2 MiB region number: physical address of its leaf table}, for every leaf
         table of this space (each one is created, and so recorded, by ``_leaf``)."""
@@ -269,19 +238,3 @@ class PageTable:
             self._frames.put(paddr)
         self.table_frames = []
         self._leaf_tables.clear()
-
-
-def walk(ram: memoryview, root: int, vaddr: int) -> tuple[int, int] | None:
-    """Translate ``vaddr`` the way the CPU does, from the root: (paddr, leaf entry).
-
-    Handles 2 MiB pages (the kernel direct map). Used by tests and visualisation.
-    """
-    table = root
-    for level, shift in enumerate((39, 30, 21, 12)):
-        entry = _u64.unpack_from(ram, table + ((vaddr >> shift) & 511) * 8)[0]
-        if not entry & PTE_PRESENT:
-            return None
-        if level == 2 and entry & PTE_HUGE:
-            return (entry & PTE_ADDR_MASK & ~(_HUGE_2M - 1)) | (vaddr & (_HUGE_2M - 1)), entry
-        table = entry & PTE_ADDR_MASK
-    return table | (vaddr & (PAGE_SIZE - 1)), entry

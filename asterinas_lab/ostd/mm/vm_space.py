@@ -114,8 +114,11 @@ class VmSpace:
 
     def mappings(self) -> Iterator[tuple[int, int, PageFlags]]:
         """(vaddr, paddr, flags) of every mapped page: for auditing and visualisation."""
-        for vaddr, entry in self._pt.leaf_entries():
-            yield vaddr, entry & PTE_ADDR_MASK, pte_to_flags(entry)
+        ram = self._platform.ram
+        for region, table in sorted(self._pt.leaf_tables().items()):
+            for i, entry in enumerate(_ENTRIES.unpack_from(ram, table)):
+                if entry & PTE_PRESENT:
+                    yield (region << 21) | (i << 12), entry & PTE_ADDR_MASK, pte_to_flags(entry)
 
     def page_table_frames(self) -> list[int]:
         return list(self._pt.table_frames)
