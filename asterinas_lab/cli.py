@@ -7,7 +7,9 @@ the command exits with the program's status (128+N if it was killed by signal N)
 log. ``asterinas-lab tcb`` prints the size of the trusted computing base (OSTD) against
 the safe kernel; ``tcb --check`` also runs the boundary check and exits 1, naming each
 offending ``file:line``, if the kernel breaks the boundary or OSTD exceeds 15 % of the
-code. Errors are one line on stderr and a non-zero status, never a traceback.
+code. ``asterinas-lab bugs [BUG...]`` runs the bug catalogue's demonstrations
+(``asterinas_lab.bugs``) and prints, for each, whether memory stayed intact. Errors are
+one line on stderr and a non-zero status, never a traceback.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     tcb.add_argument("--path", "--kernel", dest="kernel", metavar="DIR",
                      help="the kernel tree to measure and check (default: asterinas_lab/kernel)")  # fmt: skip
     tcb.add_argument("--packages", action="store_true", help="per package only, without the per-module table")
+    bugs = sub.add_parser("bugs", help="run the bug catalogue: safe-code bugs contained, OSTD bugs corrupting")
+    bugs.add_argument("names", nargs="*", metavar="BUG", help="only these bugs (default: all)")
+    bugs.add_argument("--without", action="store_true",
+                      help="run the demonstrations with the bugs off (every one must run clean)")
     return parser
 
 
@@ -68,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             return _build_images(args)
         if args.command == "tcb":
             return _tcb(args)
+        if args.command == "bugs":
+            from . import bugs
+
+            return bugs.main(args.names, injected=not args.without)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

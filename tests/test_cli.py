@@ -198,3 +198,25 @@ def test_boot() -> None:
     assert "ostd: entering the kernel" in out
     assert "Welcome to asterinas-lab!" in out
     assert "init: done" in out
+
+
+# --- the bug catalogue ---------------------------------------------------------------
+
+
+def test_bugs_prints_the_table_and_succeeds_when_outcomes_are_as_claimed() -> None:
+    proc = cli("bugs", "syscall_exception", "double_put")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out
+    assert re.search(r"syscall_exception\s+safe kernel\s+contained", out)
+    assert re.search(r"double_put\s+OSTD\s+memory corrupted", out)
+
+
+def test_bugs_without_the_bugs_runs_every_demonstration_clean() -> None:
+    proc = cli("bugs", "--without", "no_tlb_flush", "read_overflow")
+    assert proc.returncode == 0
+    assert proc.stdout.decode().count("contained") == 2
+
+
+def test_bugs_unknown_name() -> None:
+    proc = cli("bugs", "no_such_bug")
+    assert proc.returncode == 2 and b"unknown bug" in proc.stdout + proc.stderr
