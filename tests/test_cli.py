@@ -219,4 +219,4 @@ def test_bugs_without_the_bugs_runs_every_demonstration_clean() -> None:
 
 def test_bugs_unknown_name() -> None:
     proc = cli("bugs", "no_such_bug")
-    assert proc.returncode == 2 and b"unknown bug" in proc.stdout + proc.stderr
+    assert proc.returncode == 2 and b"unknown bug" in proc.stderr

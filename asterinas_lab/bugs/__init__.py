@@ -23,6 +23,7 @@ bugs are the ones that can corrupt memory: ``asterinas-lab bugs`` prints the tab
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -190,7 +191,7 @@ def main(names: list[str] | None = None, injected: bool = True, echo=print) -> i
     selected = names or list(CATALOGUE)
     unknown = [name for name in selected if name not in CATALOGUE]
     if unknown:
-        echo(f"asterinas-lab: unknown bug {', '.join(unknown)}; known: {', '.join(CATALOGUE)}")
+        print(f"asterinas-lab: unknown bug {', '.join(unknown)}; known: {', '.join(CATALOGUE)}", file=sys.stderr)
         return 2
     outcomes = [run_demo(CATALOGUE[name], injected=injected) for name in selected]
     echo(format_table(outcomes))
