@@ -86,10 +86,14 @@ def run(
     console: Callable[[bytes], object] | None = None,
     deterministic: bool = False,
     memcheck: bool = False,
+    with_kernel: Callable[[Kernel], object] | None = None,
 ) -> RunResult:
     """Boot, run ``argv`` as pid 1, and return its result.
 
     ``path`` is the guest path of the program (default: ``argv[0]``).
+
+    ``with_kernel(kernel)`` is called with the kernel before it boots: a notebook or a
+    tool uses it to observe the run (``kernel.exit_observers``, event subscriptions).
 
     ``memcheck`` audits memory (``asterinas_lab.memcheck``) each time a process exits
     and once more at the end; the reports are in ``RunResult.memcheck``.
@@ -143,6 +147,8 @@ def run(
         )
     )  # fmt: skip
     result = RunResult(exit_code=None, signal=None)
+    if with_kernel is not None:
+        with_kernel(kernel)
     if memcheck:
         kernel.exit_observers.append(lambda _process: result.memcheck.append(audit_memory(kernel)))
     try:
