@@ -29,6 +29,7 @@ from .process.thread_loop import thread_loop
 from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP
 from .syscall.strace import SyscallFormatter
 from .syscall.table import NR_SYSCALLS, TABLE, dispatch
+from .time import clock
 from .time.cpu_timers import check_cpu_timers
 from .time.timers import TimerQueue
 from .vm.vmar import ProcessVm
@@ -81,8 +82,7 @@ class Kernel:
 
     def main(self, boot_info: BootInfo) -> None:
         ostd.set_oops_handler(self._oops)
-        if self.deterministic:
-            timer.use_virtual_clock()
+        clock.start(virtual=self.deterministic)
         timer.register_callback(self._on_tick)
         total_frames, _free = ostd.memory_stats()
         # Linux sizes threads-max from memory (max_threads = pages / 8 / THREAD_SIZE-ish).
@@ -172,13 +172,13 @@ class Kernel:
 
     def _account_syscall(self, thread: Thread) -> None:
         """Deterministic mode: every syscall costs the same virtual time."""
-        timer.advance(SYSCALL_COST_NS)
+        clock.advance(SYSCALL_COST_NS)
         thread.cpu_ns += SYSCALL_COST_NS
         if thread.process.cpu_timers:
             check_cpu_timers(thread.process)
         self._ticks_without_syscall = 0
-        self.timers.run_expired(timer.monotonic_ns())
-        if timer.monotonic_ns() // TIME_SLICE_NS != (timer.monotonic_ns() - SYSCALL_COST_NS) // TIME_SLICE_NS:
+        self.timers.run_expired(clock.monotonic_ns())
+        if clock.monotonic_ns() // TIME_SLICE_NS != (clock.monotonic_ns() - SYSCALL_COST_NS) // TIME_SLICE_NS:
             self._resched = True
 
     def need_resched(self) -> bool:
@@ -192,20 +192,20 @@ class Kernel:
 
     def _on_tick(self) -> None:
         if not self.deterministic:
-            self.timers.run_expired(timer.monotonic_ns())
+            self.timers.run_expired(clock.monotonic_ns())
             return
         # Deterministic mode ignores host time, except as a watchdog for a thread
         # that spins without ever making a syscall (that alone is not reproducible).
         self._ticks_without_syscall += 1
         if self._ticks_without_syscall >= WATCHDOG_TICKS:
             self._ticks_without_syscall = 0
-            timer.advance(TIME_SLICE_NS)
+            clock.advance(TIME_SLICE_NS)
             current = Task.current()
             if current is not None and isinstance(current.data, Thread):
                 current.data.cpu_ns += TIME_SLICE_NS  # the spinning thread used that time
                 if current.data.process.cpu_timers:
                     check_cpu_timers(current.data.process)
-            self.timers.run_expired(timer.monotonic_ns())
+            self.timers.run_expired(clock.monotonic_ns())
             self._resched = True
 
     def _traced(self, thread: Thread, context: UserContext, allow_blocking: bool) -> bool:
@@ -274,13 +274,13 @@ class Kernel:
         deadline = self.timers.next_deadline()
         if deadline is None:
             return self._break_deadlock()
-        delay = deadline - timer.monotonic_ns()
+        delay = deadline - clock.monotonic_ns()
         if delay > 0:
             if self.deterministic:
-                timer.advance(delay)
+                clock.advance(delay)
             else:
                 time.sleep(delay / 1e9)
-        self.timers.run_expired(timer.monotonic_ns())
+        self.timers.run_expired(clock.monotonic_ns())
         return True
 
     def _break_deadlock(self) -> bool:

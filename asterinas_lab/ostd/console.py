@@ -24,7 +24,7 @@ def read_console(limit: int) -> bytes:
 
 
 def log(message: str) -> None:
-    seconds = timer.monotonic_ns() / 1e9
+    seconds = timer.uptime_ns() / 1e9
     line = f"[{seconds:12.6f}] {message}"
     log_lines.append(line)
     if echo_log and platform.current is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from ...ostd import timer
 from ..error import EINVAL, ENOSYS, LinuxError
 from ..ipc.futex import FUTEX_BITSET_MATCH_ANY
+from ..time import clock
 from . import numbers as nr
 from .args import s32
 
@@ -25,9 +25,9 @@ def _deadline(t, addr: int, absolute: bool, realtime: bool) -> int | None:
         raise LinuxError(EINVAL)
     ns = sec * NS + nsec
     if not absolute:
-        return timer.monotonic_ns() + ns
-    now = timer.realtime_ns() if realtime else timer.monotonic_ns()
-    return timer.monotonic_ns() + (ns - now)
+        return clock.monotonic_ns() + ns
+    now = clock.realtime_ns() if realtime else clock.monotonic_ns()
+    return clock.monotonic_ns() + (ns - now)
 
 
 def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from ...ostd import Task, timer
+from ...ostd import Task
 from ..error import EFAULT, EINVAL, EPERM, ESRCH, LinuxError
+from ..time import clock
 from . import numbers as nr
 from .args import s32
 
@@ -106,7 +107,7 @@ def sys_sched_yield(t, *_):
 
 def sys_sysinfo(t, info, *_):
     frames = t.kernel.memory_stats()
-    uptime = timer.monotonic_ns() // 1_000_000_000
+    uptime = clock.monotonic_ns() // 1_000_000_000
     # struct sysinfo: uptime, loads[3], total/free/shared/buffer ram, total/free swap,
     # procs (u16, then padding), totalhigh, freehigh, mem_unit.
     data = struct.pack(

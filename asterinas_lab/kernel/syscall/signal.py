@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 
-from ...ostd import timer
 from ..error import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH, LinuxError, MustBlock
 from ..process.signal.constants import (
     ERESTARTNOHAND,
@@ -31,6 +30,7 @@ from ..process.signal.constants import (
 from ..process.signal.deliver import send_to_process, send_to_thread, sigreturn
 from ..process.signal.pause import pause_until
 from ..process.signal.state import SigAction, SigInfo, lowest_signal
+from ..time import clock
 from . import numbers as nr
 from .args import s32
 
@@ -132,7 +132,7 @@ def sys_rt_sigtimedwait(t, set_addr, info_addr, timeout_addr, sigsetsize, *_):
         sec, nsec = _timespec.unpack(t.process.read_bytes(timeout_addr, 16))
         if sec < 0 or not 0 <= nsec < 1_000_000_000:
             raise LinuxError(EINVAL)
-        deadline = timer.monotonic_ns() + sec * 1_000_000_000 + nsec
+        deadline = clock.monotonic_ns() + sec * 1_000_000_000 + nsec
     process = t.process
 
     def pending():
@@ -144,7 +144,7 @@ def sys_rt_sigtimedwait(t, set_addr, info_addr, timeout_addr, sigsetsize, *_):
     try:
         bits = pending()
         if bits is None:
-            if deadline is not None and deadline <= timer.monotonic_ns():
+            if deadline is not None and deadline <= clock.monotonic_ns():
                 raise LinuxError(EAGAIN)
             t.sig_mask = old_mask  # other signals still interrupt; ours are checked by the condition
             try:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import struct
 
-from ...ostd import timer
 from ..error import EINVAL, ETIMEDOUT, LinuxError
 from ..process.signal.constants import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, SI_KERNEL, SI_TIMER, SIGALRM
 from ..process.signal.deliver import send_to_process, send_to_thread
 from ..process.signal.pause import pause_until
 from ..process.signal.state import SigInfo
+from ..time import clock as clocks
 from ..time.timers import IntervalTimer
 from . import numbers as nr
 from .args import s32
@@ -33,10 +33,10 @@ _itimerval = struct.Struct("<qqqq")
 
 def clock_ns(t, clock: int) -> int:
     if clock in (CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_REALTIME_ALARM, CLOCK_TAI):
-        return timer.realtime_ns()
+        return clocks.realtime_ns()
     if clock in (CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,
                  CLOCK_BOOTTIME_ALARM):  # fmt: skip
-        return timer.monotonic_ns()
+        return clocks.monotonic_ns()
     if clock == CLOCK_PROCESS_CPUTIME_ID:
         return t.process.total_cpu_ns()
     if clock == CLOCK_THREAD_CPUTIME_ID:
@@ -68,7 +68,7 @@ def sys_clock_getres(t, clock, res, *_):
 
 def sys_gettimeofday(t, tv, tz, *_):
     if tv:
-        sec, ns = divmod(timer.realtime_ns(), NS)
+        sec, ns = divmod(clocks.realtime_ns(), NS)
         t.process.write_bytes(tv, _timeval.pack(sec, ns // 1000))
     if tz:
         t.process.write_bytes(tz, bytes(8))
@@ -76,7 +76,7 @@ def sys_gettimeofday(t, tv, tz, *_):
 
 
 def sys_time(t, tloc, *_):
-    now = timer.realtime_ns() // NS
+    now = clocks.realtime_ns() // NS
     if tloc:
         t.process.write_bytes(tloc, struct.pack("<q", now))
     return now
@@ -84,19 +84,19 @@ def sys_time(t, tloc, *_):
 
 def _sleep_until(t, deadline: int, rem: int = 0, restart: int = ERESTART_RESTARTBLOCK) -> int:
     try:
-        pause_until(t, lambda: timer.monotonic_ns() >= deadline or None, deadline_ns=deadline, restart=restart)
+        pause_until(t, lambda: clocks.monotonic_ns() >= deadline or None, deadline_ns=deadline, restart=restart)
     except LinuxError as error:
         if error.errno == ETIMEDOUT:
             return 0
         if rem:
-            left = max(0, deadline - timer.monotonic_ns())
+            left = max(0, deadline - clocks.monotonic_ns())
             t.process.write_bytes(rem, _timespec.pack(*divmod(left, NS)))
         raise
     return 0
 
 
 def sys_nanosleep(t, req, rem, *_):
-    return _sleep_until(t, timer.monotonic_ns() + _read_timespec(t, req), rem)
+    return _sleep_until(t, clocks.monotonic_ns() + _read_timespec(t, req), rem)
 
 
 def sys_clock_nanosleep(t, clock, flags, req, rem, *_):
@@ -107,8 +107,8 @@ def sys_clock_nanosleep(t, clock, flags, req, rem, *_):
     now = clock_ns(t, clock)
     if s32(flags) & TIMER_ABSTIME:
         # Absolute sleeps are restarted as they are (their deadline does not move).
-        return _sleep_until(t, timer.monotonic_ns() + max(0, ns - now), restart=ERESTARTNOHAND)
-    return _sleep_until(t, timer.monotonic_ns() + ns, rem)
+        return _sleep_until(t, clocks.monotonic_ns() + max(0, ns - now), restart=ERESTARTNOHAND)
+    return _sleep_until(t, clocks.monotonic_ns() + ns, rem)
 
 
 # --- interval timers: ITIMER_REAL (alarm), ITIMER_VIRTUAL/PROF, POSIX timers -----------
@@ -125,9 +125,9 @@ def _real_timer(t) -> IntervalTimer:
 
 def sys_alarm(t, seconds, *_):
     real = _real_timer(t)
-    remaining = real.remaining(timer.monotonic_ns())
+    remaining = real.remaining(clocks.monotonic_ns())
     if seconds & 0xFFFF_FFFF:
-        real.arm(timer.monotonic_ns() + (seconds & 0xFFFF_FFFF) * NS, 0)
+        real.arm(clocks.monotonic_ns() + (seconds & 0xFFFF_FFFF) * NS, 0)
     else:
         real.disarm()
     # Linux rounds the remaining time to the nearest second, and never reports 0 for
@@ -154,7 +154,7 @@ def _itimer_state(t, which: int) -> tuple[int, int]:
     """(value, interval) of an interval timer, in ns."""
     if which == ITIMER_REAL:
         real = t.process.itimer_real
-        return real.state(timer.monotonic_ns()) if real is not None else (0, 0)
+        return real.state(clocks.monotonic_ns()) if real is not None else (0, 0)
     cpu = t.process.cpu_timers.get(which)
     if cpu is None:
         return 0, 0
@@ -174,7 +174,7 @@ def sys_setitimer(t, which, new_value, old_value, *_):
     if which == ITIMER_REAL:
         real = _real_timer(t)
         if value:
-            real.arm(timer.monotonic_ns() + value, interval)
+            real.arm(clocks.monotonic_ns() + value, interval)
         else:
             real.disarm()
     elif value:
@@ -260,7 +260,7 @@ def sys_timer_settime(t, timer_id, flags, new_value, old_value, *_):
     if isec < 0 or vsec < 0 or not 0 <= insec < NS or not 0 <= vnsec < NS:
         raise LinuxError(EINVAL)
     interval, value = isec * NS + insec, vsec * NS + vnsec
-    now = timer.monotonic_ns()
+    now = clocks.monotonic_ns()
     if old_value:
         t.process.write_bytes(old_value, _pack_itimerspec(*posix.timer.state(now)))
     if not value:
@@ -278,7 +278,7 @@ def _pack_itimerspec(value: int, interval: int) -> bytes:
 
 def sys_timer_gettime(t, timer_id, curr_value, *_):
     posix = _posix_timer(t, timer_id)
-    t.process.write_bytes(curr_value, _pack_itimerspec(*posix.timer.state(timer.monotonic_ns())))
+    t.process.write_bytes(curr_value, _pack_itimerspec(*posix.timer.state(clocks.monotonic_ns())))
     return 0
 
 
@@ -300,7 +300,7 @@ def sys_times(t, buf, *_):
         user = process.total_cpu_ns() // ticks
         children = process.children_cpu_ns // ticks
         t.process.write_bytes(buf, struct.pack("<qqqq", user, 0, children, 0))
-    return timer.monotonic_ns() // ticks
+    return clocks.monotonic_ns() // ticks
 
 
 SYSCALLS = (

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ....ostd import WaitQueue, timer
+from ....ostd import WaitQueue
 from ...error import ETIMEDOUT, LinuxError, MustBlock
+from ...time import clock
 from .constants import ERESTARTSYS
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def pause_until(
             return value
         if thread.has_deliverable_signal():
             return _INTERRUPTED
-        if deadline_ns is not None and timer.monotonic_ns() >= deadline_ns:
+        if deadline_ns is not None and clock.monotonic_ns() >= deadline_ns:
             return _TIMED_OUT
         return None
 
