@@ -15,7 +15,7 @@ from itertools import count
 from typing import Any
 
 from .. import ostd
-from ..ostd import BootInfo, Task, UserContext, format_exception_site, log, timer
+from ..ostd import BootInfo, Task, UserContext, events, format_exception_site, log, timer
 from .error import LinuxError
 from .fs.devfs import populate_dev
 from .fs.initramfs import load_initramfs
@@ -26,7 +26,7 @@ from .process import exec as exec_mod
 from .process.lifecycle import exit_group, exit_thread
 from .process.process import FsContext, Process, Thread
 from .process.thread_loop import thread_loop
-from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP
+from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP, SYSCALL_NAMES
 from .syscall.strace import SyscallFormatter
 from .syscall.table import NR_SYSCALLS, TABLE, dispatch
 from .time import clock
@@ -42,6 +42,7 @@ SYSCALL_COST_NS = 1_000
 TIME_SLICE_NS = 10_000_000
 WATCHDOG_TICKS = 5
 _NO_RETURN = (SYS_EXIT, SYS_EXIT_GROUP)
+SYSCALL_ENTER, SYSCALL_EXIT = events.Event.SYSCALL_ENTER, events.Event.SYSCALL_EXIT
 
 
 @dataclass
@@ -140,10 +141,32 @@ class Kernel:
 
     # --- syscall entry points ------------------------------------------------------------
 
+    def _server(self) -> Callable[[Thread, UserContext, bool], bool]:
+        """dispatch, or the tracing dispatch while strace or a syscall event wants it."""
+        if self.config.strace is not None:
+            return self._traced
+        active, traced = events.active, self._traced
+
+        def serve(thread: Thread, context: UserContext, allow_blocking: bool) -> bool:
+            if active[SYSCALL_EXIT]:  # set while SYSCALL_ENTER or SYSCALL_EXIT is watched
+                return traced(thread, context, allow_blocking)
+            return dispatch(thread, context, allow_blocking)
+
+        return serve
+
     def make_fast_syscall(self, thread: Thread) -> Callable[[UserContext], bool]:
-        serve = self._traced if self.config.strace is not None else dispatch
         if not self.deterministic:
-            return lambda context: serve(thread, context, False)
+            if self.config.strace is not None:
+                return lambda context: self._traced(thread, context, False)
+            active, traced = events.active, self._traced
+
+            def fast_path(context: UserContext) -> bool:  # the hot path: one test more
+                if active[SYSCALL_EXIT]:
+                    return traced(thread, context, False)
+                return dispatch(thread, context, False)
+
+            return fast_path
+        serve = self._server()
 
         def fast(context: UserContext) -> bool:
             self._account_syscall(thread)
@@ -157,7 +180,7 @@ class Kernel:
         return fast
 
     def make_slow_syscall(self, thread: Thread) -> Callable[[UserContext], object]:
-        serve = self._traced if self.config.strace is not None else dispatch
+        serve = self._server()
         if not self.deterministic:
             return lambda context: serve(thread, context, True)
 
@@ -209,23 +232,34 @@ class Kernel:
             self._resched = True
 
     def _traced(self, thread: Thread, context: UserContext, allow_blocking: bool) -> bool:
-        """``dispatch`` that also prints the call in strace's format."""
+        """``dispatch`` that also prints the call in strace's format and publishes the
+        SYSCALL_ENTER and SYSCALL_EXIT events."""
         number, *rest = context.syscall_args()
         entry = TABLE[number] if number < NR_SYSCALLS else None
         if entry is not None and entry.blocking and not allow_blocking:
             return False
         formatter = thread.data.get("strace") or self._new_formatter(thread)
         args = tuple(rest)
-        formatter.format_entry(number, args)
+        text = formatter.format_entry(number, args)
+        fields = {"tid": thread.tid, "pid": thread.process.pid, "number": number,
+                  "name": SYSCALL_NAMES.get(number, str(number)), "args": args}  # fmt: skip
+        if events.active[SYSCALL_ENTER]:
+            events.emit(SYSCALL_ENTER, text=text, **fields)
         if number in _NO_RETURN:
-            self.config.strace(self._strace_prefix(thread) + formatter.format_exit(number, args, 0))
+            self._trace_exit(thread, fields, formatter.format_exit(number, args, 0), None)
             return dispatch(thread, context, allow_blocking)
         if not dispatch(thread, context, allow_blocking):
             return False  # it must block: the slow path will serve (and print) it
         ret = context.rax
-        line = formatter.format_exit(number, args, ret - (1 << 64) if ret >= 1 << 63 else ret)
-        self.config.strace(self._strace_prefix(thread) + line)
+        ret = ret - (1 << 64) if ret >= 1 << 63 else ret
+        self._trace_exit(thread, fields, formatter.format_exit(number, args, ret), ret)
         return True
+
+    def _trace_exit(self, thread: Thread, fields: dict, line: str, ret: int | None) -> None:
+        if self.config.strace is not None:
+            self.config.strace(self._strace_prefix(thread) + line)
+        if events.active[SYSCALL_EXIT]:
+            events.emit(SYSCALL_EXIT, text=line, ret=ret, **fields)
 
     def _strace_prefix(self, thread: Thread) -> str:
         """Like ``strace -f``: lines from anything but the first thread name their tid."""

@@ -6,7 +6,7 @@ matter how it is called, so that bugs in the (much larger) safe kernel cannot co
 memory. The kernel imports only the names listed here.
 """
 
-from . import timer
+from . import events, timer
 from .boot import BootInfo, MemoryRegion, boot, shutdown
 from .console import log, print_console, read_console
 from .error import AccessDenied, OstdError, PageFaultError, Panic
@@ -68,5 +68,6 @@ __all__ = [
     "read_console",
     "set_oops_handler",
     "shutdown",
+    "events",
     "timer",
 ]

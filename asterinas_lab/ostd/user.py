@@ -26,8 +26,9 @@ from collections.abc import Callable
 from enum import Enum
 
 from ..machine import cpu as hw
-from . import platform, timer
+from . import events, platform, timer
 from .error import OstdError
+from .events import Event
 from .mm.page_table import TRAMPOLINE_VADDR
 from .unsafe import unsafe
 
@@ -272,6 +273,8 @@ class UserMode:
     def _on_exception(self, vector: int) -> None:
         cpu = platform.current.cpu
         address = cpu.fault_address() if vector == hw.VECTOR_PAGE_FAULT else 0
+        if vector == hw.VECTOR_PAGE_FAULT and events.active[Event.PAGE_FAULT]:
+            events.emit(Event.PAGE_FAULT, address=address, rip=cpu.read_reg(hw.RIP))
         if vector == hw.VECTOR_PAGE_FAULT and self.fast_page_fault is not None:
             if self.fast_page_fault(self.context, address):
                 return

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...ostd import events
+from ...ostd.events import Event
 from ..error import EACCES, ELOOP, ENOEXEC, LinuxError
 from ..loader.elf import ElfImage, parse_elf
 from ..loader.init_stack import AuxvParams, build_initial_stack
@@ -88,6 +90,8 @@ def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp:
     process.exe_path = kernel.vfs_absolute(program_path, process.cwd)
     process.comm = program_path.rsplit(b"/", 1)[-1][:15]
     process.argv = list(argv)
+    if events.active[Event.EXEC]:
+        events.emit(Event.EXEC, pid=process.pid, path=process.exe_path, argv=list(argv))
     context = thread.context
     context.reset()
     context.rip = image.entry

@@ -23,7 +23,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ...ostd import WaitQueue
+from ...ostd import WaitQueue, events
+from ...ostd.events import Event
 from ..error import EAGAIN, EINVAL, LinuxError
 from .process import Process, Thread, fork_process_vm
 from .signal.constants import NSIG
@@ -88,6 +89,9 @@ def clone(
         process.write_bytes(child_tid, struct.pack("<I", child.tid))
     if flags & CLONE_CHILD_CLEARTID:
         child.clear_child_tid = child_tid
+    if events.active[Event.PROCESS_CREATE]:
+        events.emit(Event.PROCESS_CREATE, pid=process.pid, tid=child.tid, parent=parent.pid, flags=flags,
+                    thread=bool(flags & CLONE_THREAD))  # fmt: skip
     kernel.start_thread(child)
     if flags & CLONE_VFORK:
         done = process.vfork_done = WaitQueue()

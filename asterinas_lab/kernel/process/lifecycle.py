@@ -16,7 +16,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ...ostd import log
+from ...ostd import events, log
+from ...ostd.events import Event
 from ..error import LinuxError
 from .signal.constants import (
     CLD_DUMPED,
@@ -135,6 +136,8 @@ def _release_process(kernel: Kernel, process: Process) -> None:
     process.cpu_timers.clear()
     process.cpu_ns = process.total_cpu_ns()
     process.zombie = True
+    if events.active[Event.EXIT]:
+        events.emit(Event.EXIT, pid=process.pid, status=process.wait_status)
     _reparent_children(kernel, process)
     parent = process.parent
     if parent is None or parent.zombie:

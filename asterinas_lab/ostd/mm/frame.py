@@ -23,7 +23,9 @@ from __future__ import annotations
 from array import array
 
 from ...machine.ram import PAGE_SIZE
+from .. import events
 from ..error import AccessDenied, OstdError
+from ..events import Event
 from ..unsafe import unsafe
 
 FREE, UNTYPED, PAGE_TABLE, KERNEL, RESERVED = range(5)
@@ -53,7 +55,6 @@ class FrameAllocator:
         self.kind[0] = RESERVED  # physical page 0 stays unused, as on a PC
         self._quarantine: list[int] = []
         self._flush_code_cache = flush_code_cache
-        self.allocated_total = 0
         self.retired = False
 
     def retire(self) -> None:
@@ -71,7 +72,8 @@ class FrameAllocator:
         n = self._free.pop()
         self.kind[n] = kind
         self.refs[n] = 1
-        self.allocated_total += 1
+        if events.active[Event.FRAME_ALLOC]:
+            events.emit(Event.FRAME_ALLOC, paddr=n * PAGE_SIZE, kind=kind)
         if zeroed:
             paddr = n * PAGE_SIZE
             # SAFETY: frame n was free, so no handle or mapping can observe this write.
@@ -90,12 +92,6 @@ class FrameAllocator:
                 return start * PAGE_SIZE
         raise MemoryError(f"no {count} contiguous free frames")
 
-    def reserve(self, paddr: int) -> None:
-        n = paddr // PAGE_SIZE
-        self._free.remove(n)
-        self.kind[n] = RESERVED
-        self.refs[n] = 1
-
     def get(self, paddr: int) -> None:
         """One more reference (a new handle or a new mapping)."""
         self.refs[paddr // PAGE_SIZE] += 1
@@ -110,6 +106,8 @@ class FrameAllocator:
             raise OstdError(f"frame {paddr:#x} released more often than acquired")
         self.refs[n] = refs
         if refs == 0:
+            if events.active[Event.FRAME_FREE]:
+                events.emit(Event.FRAME_FREE, paddr=paddr)
             self.kind[n] = FREE
             if self.executable[n]:
                 self.executable[n] = 0

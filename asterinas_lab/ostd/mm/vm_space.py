@@ -18,8 +18,9 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 
 from ...machine.ram import PAGE_SIZE
-from .. import platform
+from .. import events, platform
 from ..error import OstdError
+from ..events import Event
 from ..unsafe import unsafe
 from .frame import UNTYPED, Frame
 from .page_table import (
@@ -78,10 +79,6 @@ class VmSpace:
         if p.active_vm_space is not self:
             p.active_vm_space = self
             p.cpu.set_cr3(self._pt.root)
-
-    @property
-    def is_active(self) -> bool:
-        return self._platform.active_vm_space is self
 
     @property
     def root_paddr(self) -> int:
@@ -198,6 +195,8 @@ class VmSpace:
         if flags & PageFlags.X:
             frames.executable[n] = 1
         old = self._pt.set_entry(vaddr, frame.paddr | flags_to_pte(flags))
+        if events.active[Event.MAP]:
+            events.emit(Event.MAP, space=self, vaddr=vaddr, paddr=frame.paddr, flags=flags)
         if old & PTE_PRESENT:
             self._flush_if_active()
             self._release(old)
@@ -216,6 +215,8 @@ class VmSpace:
         for vaddr in range(start, end, PAGE_SIZE):
             if pt.entry(vaddr) & PTE_PRESENT:
                 removed.append(pt.set_entry(vaddr, 0))
+        if removed and events.active[Event.UNMAP]:
+            events.emit(Event.UNMAP, space=self, start=start, end=end, pages=len(removed))
         if removed:
             self._flush_if_active()  # before any reference drops
             for entry in removed:
@@ -236,6 +237,8 @@ class VmSpace:
                 # SAFETY: zeroes a leaf table this space owns; the TLB is flushed
                 # below, before any frame's reference count drops.
                 ram[table : table + PAGE_SIZE] = _ZERO_TABLE
+        if removed and events.active[Event.UNMAP]:
+            events.emit(Event.UNMAP, space=self, start=0, end=USER_SPACE_END, pages=len(removed))
         self._flush_if_active()
         for entry in removed:
             self._release(entry)
@@ -317,6 +320,8 @@ class CursorMut:
             ):
                 reduced = True
             pt.set_entry(vaddr, new_entry)
+        if events.active[Event.PROTECT]:
+            events.emit(Event.PROTECT, space=space, start=start, end=end)
         # Granting access needs no flush (the CPU re-walks on a fault); removing it does.
         if reduced:
             space._flush_if_active()

@@ -22,7 +22,9 @@ from typing import Any
 
 from greenlet import greenlet
 
+from .. import events
 from ..error import OstdError, PageFaultError, Panic
+from ..events import Event
 from .scheduler import FifoScheduler, Scheduler
 
 _OSTD_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -183,12 +185,11 @@ def run_tasks(idle: Callable[[], bool]) -> None:
                 return
             continue
         _state.current = task
+        if events.active[Event.CONTEXT_SWITCH]:
+            events.emit(Event.CONTEXT_SWITCH, task=task)
         task._greenlet.switch()
         _state.current = None
         if _state.panic is not None:
             error, _state.panic = _state.panic, None
             raise Panic(f"{type(error).__name__}: {error} at {format_exception_site(error)}") from error
 
-
-def live_tasks() -> int:
-    return _state.live

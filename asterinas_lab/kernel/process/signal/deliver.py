@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ....ostd import events
+from ....ostd.events import Event
 from ...error import EINTR, LinuxError
 from ..lifecycle import exit_group
 from .constants import (
@@ -150,6 +152,9 @@ def handle_pending_signals(thread: Thread) -> None:
         sig = lowest_signal(own or pending)
         info = thread.sig_pending.take(sig) if own else process.sig_pending.take(sig)
         action = actions[sig]
+        if events.active[Event.SIGNAL]:
+            events.emit(Event.SIGNAL, pid=process.pid, tid=thread.tid, signal=sig,
+                        action=_action_name(action, sig))  # fmt: skip
         if action.handler == SIG_IGN:
             continue
         if action.handler == SIG_DFL:
@@ -171,6 +176,12 @@ def handle_pending_signals(thread: Thread) -> None:
         _restart_syscall(thread)
     if thread.saved_sig_mask is not None:
         thread.sig_mask, thread.saved_sig_mask = thread.saved_sig_mask, None
+
+
+def _action_name(action: SigAction, sig: int) -> str:
+    if action.handler == SIG_IGN:
+        return "ignore"
+    return default_action(sig) if action.handler == SIG_DFL else "handler"
 
 
 def _restart_syscall(thread: Thread) -> None:
