@@ -243,13 +243,20 @@ class Kernel:
         text = formatter.format_entry(number, args)
         fields = {"tid": thread.tid, "pid": thread.process.pid, "number": number,
                   "name": SYSCALL_NAMES.get(number, str(number)), "args": args}  # fmt: skip
-        if events.active[SYSCALL_ENTER]:
+        # On the fast path a call may still find that it must sleep and be handed to
+        # the slow path, which serves it again from the start: there, SYSCALL_ENTER is
+        # published only once the call is done, so each call is entered once.
+        if allow_blocking and events.active[SYSCALL_ENTER]:
             events.emit(SYSCALL_ENTER, text=text, **fields)
         if number in _NO_RETURN:
+            if not allow_blocking and events.active[SYSCALL_ENTER]:
+                events.emit(SYSCALL_ENTER, text=text, **fields)
             self._trace_exit(thread, fields, formatter.format_exit(number, args, 0), None)
             return dispatch(thread, context, allow_blocking)
         if not dispatch(thread, context, allow_blocking):
             return False  # it must block: the slow path will serve (and print) it
+        if not allow_blocking and events.active[SYSCALL_ENTER]:
+            events.emit(SYSCALL_ENTER, text=text, **fields)
         ret = context.rax
         ret = ret - (1 << 64) if ret >= 1 << 63 else ret
         self._trace_exit(thread, fields, formatter.format_exit(number, args, ret), ret)
