@@ -78,6 +78,10 @@ class Kernel:
         # Called with each process that is about to release its memory (its threads
         # have all exited): observers such as memcheck see it still complete.
         self.exit_observers: list[Callable[[Process], object]] = []
+        # A debugger: ``instructions(thread)`` (0, or how many to run before stopping)
+        # and ``after(thread, reason)``, called in the thread's task after each return
+        # to the kernel. With one, every syscall takes the slow path (a stop point).
+        self.debugger: Any = None
 
     # --- boot ---------------------------------------------------------------------------
 
@@ -155,6 +159,8 @@ class Kernel:
         return serve
 
     def make_fast_syscall(self, thread: Thread) -> Callable[[UserContext], bool]:
+        if self.debugger is not None:
+            return lambda context: False  # every syscall stops the CPU: the debugger sees it
         if not self.deterministic:
             if self.config.strace is not None:
                 return lambda context: self._traced(thread, context, False)

@@ -267,8 +267,9 @@ class Cpu:
 
     # --- running ----------------------------------------------------------------------
 
-    def run(self, rip: int) -> None:
-        """Execute from ``rip`` until a handler calls :meth:`stop` or an interrupt."""
+    def run(self, rip: int, count: int = 0) -> None:
+        """Execute from ``rip`` until a handler calls :meth:`stop`, an interrupt, or
+        ``count`` instructions (0: no limit)."""
         if self._exception_field is not None:
             # Stopping inside a syscall hook also leaves a stale exception (#GP) in
             # flight; left there, the next fault would be promoted to a double fault.
@@ -276,7 +277,9 @@ class Cpu:
         self._hook_error = None
         self.running = True
         try:
-            err = self._emu_start(self._h, rip, _NEVER, 0, 0)
+            # count > 0 stops after that many instructions (single-stepping: unicorn then
+            # counts every instruction, which is slow, so it is never used otherwise).
+            err = self._emu_start(self._h, rip, _NEVER, 0, count)
         finally:
             self.running = False
         if self._hook_error is not None:

@@ -218,7 +218,10 @@ class UserMode:
         self._event = True
 
     @unsafe
-    def execute(self, has_kernel_event: Callable[[], bool] | None = None) -> ReturnReason:
+    def execute(self, has_kernel_event: Callable[[], bool] | None = None, instructions: int = 0) -> ReturnReason:
+        """Run user code until a syscall, an exception or a kernel event; with
+        ``instructions`` > 0, at most that many instructions (then KERNEL_EVENT): a
+        debugger's single step."""
         p = platform.get()
         cpu = p.cpu
         ctx = self.context
@@ -255,9 +258,11 @@ class UserMode:
                 start = TRAMPOLINE_VADDR
             else:
                 start = cpu.read_reg(hw.RIP)
-            cpu.run(start)
+            cpu.run(start, instructions)
             if self._reason is not None:
                 return self._reason
+            if instructions:
+                return ReturnReason.KERNEL_EVENT
 
     def _on_syscall(self) -> None:
         fast = self.fast_syscall

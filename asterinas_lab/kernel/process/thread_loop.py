@@ -60,6 +60,9 @@ def thread_loop(thread: Thread) -> None:
     # checks the CPU-time timers there, at reproducible points).
     host_time = not kernel.deterministic
     clock = time.perf_counter_ns if host_time else (lambda: 0)
+    # A debugger (a notebook stepping the machine) gets control after every return to
+    # the kernel, in this task, where it may pause the whole machine.
+    debugger = kernel.debugger
     try:
         while not thread.exited:
             handle_pending_signals(thread)
@@ -68,7 +71,7 @@ def thread_loop(thread: Thread) -> None:
             thread.process.vm.vm_space.activate()
             started = clock()
             thread.in_fast_path = True
-            reason = user_mode.execute(has_event)
+            reason = user_mode.execute(has_event, debugger.instructions(thread) if debugger else 0)
             thread.in_fast_path = False
             thread.cpu_ns += clock() - started
             if host_time and thread.process.cpu_timers:
@@ -83,6 +86,8 @@ def thread_loop(thread: Thread) -> None:
                 handle_user_exception(thread, context.trap)
             elif kernel.need_resched():
                 Task.yield_now()
+            if debugger is not None:
+                debugger.after(thread, reason)
     except BaseException:
         # An oops: the kernel's oops handler ends the process (and this thread).
         thread.data["task_ended"] = True
