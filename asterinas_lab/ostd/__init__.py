@@ -10,6 +10,7 @@ from . import events, timer
 from .boot import BootInfo, MemoryRegion, boot, shutdown
 from .console import log, print_console, read_console
 from .error import AccessDenied, OstdError, PageFaultError, Panic
+from .events import Event
 from .mm.frame import Frame, FrameAllocOptions, Segment, TypedFrame
 from .mm.io import VmReader, VmWriter
 from .mm.page_table import PHYS_OFFSET, USER_SPACE_END, PageFlags
@@ -38,6 +39,7 @@ __all__ = [
     "BootInfo",
     "CpuException",
     "CursorMut",
+    "Event",
     "FifoScheduler",
     "Frame",
     "FrameAllocOptions",

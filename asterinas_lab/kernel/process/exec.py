@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...ostd import events
-from ...ostd.events import Event
+from ...ostd import Event, VmWriter, events
 from ..error import EACCES, ELOOP, ENOEXEC, LinuxError
 from ..loader.elf import ElfImage, parse_elf
 from ..loader.init_stack import AuxvParams, build_initial_stack
@@ -143,7 +142,5 @@ def _build_address_space(
         execfn=execfn,
     )
     writer_target = stack.base
-    from ...ostd import VmWriter
-
     VmWriter(vm.vm_space, writer_target, len(stack.data)).write(stack.data)
     return stack.sp

@@ -23,8 +23,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ...ostd import WaitQueue, events
-from ...ostd.events import Event
+from ...ostd import Event, WaitQueue, events
 from ..error import EAGAIN, EINVAL, LinuxError
 from .process import Process, Thread, fork_process_vm
 from .signal.constants import NSIG

@@ -16,8 +16,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ...ostd import events, log
-from ...ostd.events import Event
+from ...ostd import Event, events, log
 from ..error import LinuxError
 from .signal.constants import (
     CLD_DUMPED,

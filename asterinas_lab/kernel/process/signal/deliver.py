@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ....ostd import events
-from ....ostd.events import Event
+from ....ostd import Event, events
 from ...error import EINTR, LinuxError
 from ..lifecycle import exit_group
 from .constants import (
