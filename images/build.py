@@ -42,7 +42,7 @@ CRASHING = frozenset({"segv_null", "segv_kernel", "segv_nx"})
 
 #: Programs meant to run only inside the lab (as pid 1, with little RAM).
 #: Natively they print a refusal and exit 0.
-LAB_ONLY = frozenset({"fork_bomb"})
+LAB_ONLY = frozenset({"fork_bomb", "fuzz_syscalls"})
 
 #: Per-program extra flags (both toolchains).
 EXTRA_FLAGS = {

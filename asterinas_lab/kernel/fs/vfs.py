@@ -28,6 +28,7 @@ from asterinas_lab.kernel.error import (
     EBADF,
     EBUSY,
     EEXIST,
+    EFBIG,
     EINVAL,
     EISDIR,
     ELOOP,
@@ -56,6 +57,12 @@ from asterinas_lab.kernel.fs.stat import (
 
 # Open flags. The host is x86-64 Linux, so its values are the kernel ABI values.
 O_ACCMODE = 0o3
+#: The largest regular file: ramfs keeps file bytes in host memory, holes included, so
+#: a write far past the end would cost host RAM (Linux's tmpfs keeps holes sparse).
+#: Beyond this, writes and truncates fail with EFBIG.
+MAX_FILE_BYTES = 256 << 20
+#: The most a character device (zero, urandom, ...) returns from one read.
+DEVICE_READ_MAX = 16 << 20
 O_RDONLY = os.O_RDONLY
 O_WRONLY = os.O_WRONLY
 O_RDWR = os.O_RDWR
@@ -197,7 +204,9 @@ class OpenFile:
     def _read_at(self, count: int, offset: int) -> bytes:
         inode = self.inode
         if inode.device is not None:
-            return inode.device.read(count, offset)
+            # A character device may return less than asked: the kernel never makes
+            # more than DEVICE_READ_MAX bytes (of zeros, of randomness) in one call.
+            return inode.device.read(min(count, DEVICE_READ_MAX), offset)
         if inode.data is None:
             raise LinuxError(EINVAL)  # FIFOs/sockets from an archive have no driver yet
         if inode.page_cache is not None:
@@ -213,6 +222,8 @@ class OpenFile:
         if not data:
             return 0
         end = offset + len(data)
+        if end > MAX_FILE_BYTES:
+            raise LinuxError(EFBIG)
         if offset > len(inode.data):
             # Writing past the end leaves a "hole" that reads back as zeros.
             inode.data.extend(bytes(offset - len(inode.data)))
@@ -297,6 +308,8 @@ class OpenFile:
         """ftruncate(2): needs a writable regular file."""
         if length < 0 or not self.writable or not self.inode.is_reg:
             raise LinuxError(EINVAL)
+        if length > MAX_FILE_BYTES:
+            raise LinuxError(EFBIG)
         self.inode.truncate(length)
 
     # ----- directories -----
@@ -628,6 +641,8 @@ class Vfs:
             raise LinuxError(EISDIR)
         if not inode.is_reg:
             raise LinuxError(EINVAL)
+        if length > MAX_FILE_BYTES:
+            raise LinuxError(EFBIG)
         inode.truncate(length)
 
     # ----- creating and removing names -----

@@ -161,6 +161,7 @@ def _reparent_children(kernel: Kernel, process: Process) -> None:
         return
     for pid, child in list(process.children.items()):
         child.parent = init
+        child.exit_signal = SIGCHLD  # "we don't want people slaying init" (Linux)
         if init is not None and not init.zombie:
             init.children[pid] = child
             if child.zombie:

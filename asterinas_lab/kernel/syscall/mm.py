@@ -138,7 +138,7 @@ def sys_madvise(t, addr, length, advice, *_):
         raise LinuxError(EINVAL)
     if advice == MADV_DONTNEED and start < end:
         vm = t.process.vm
-        if any(vm.find(a) is None for a in range(start, end, PAGE_SIZE)):
+        if not vm.covers(start, end):
             raise LinuxError(ENOMEM)
         # Private pages read back as zeros (or the file's bytes) afterwards: drop them.
         # Shared pages stay in their object, so they read back unchanged.
@@ -152,7 +152,7 @@ def sys_msync(t, addr, length, flags, *_):
         raise LinuxError(EINVAL)
     start, end = _user_range(addr, length)
     vm = t.process.vm
-    if any(vm.find(a) is None for a in range(start, end, PAGE_SIZE)):
+    if not vm.covers(start, end):
         raise LinuxError(ENOMEM)
     vm.sync_shared(start, end)
     return 0

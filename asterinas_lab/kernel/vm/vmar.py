@@ -132,6 +132,16 @@ class ProcessVm:
                 return area
         return None
 
+    def covers(self, start: int, end: int) -> bool:
+        """Every page of [start, end) lies in some area (no hole)."""
+        addr = start
+        while addr < end:
+            area = self.find(addr)
+            if area is None:
+                return False
+            addr = area.end
+        return True
+
     def total_size(self) -> int:
         """Bytes of address space in areas (what RLIMIT_AS limits)."""
         return sum(area.end - area.start for area in self.areas)
@@ -205,11 +215,8 @@ class ProcessVm:
             del self._starts[i]
             moved.append(area)
         space = self.vm_space
-        pages = []
-        for vaddr in range(old_start, old_end, PAGE_SIZE):
-            page = space.query(vaddr)
-            if page is not None:
-                pages.append((vaddr - old_start, page))
+        mapped = [vaddr for vaddr, _paddr, _flags in space.mappings(old_start, old_end)]
+        pages = [(vaddr - old_start, space.query(vaddr)) for vaddr in mapped]
         space.cursor_mut(old_start, old_end).unmap(length)
         self.remove(new_start, new_start + length)
         delta = new_start - old_start

@@ -41,6 +41,7 @@ TRAMPOLINE_VADDR = 0xFFFF_FFFF_8000_0000  # where Linux puts kernel text
 _HUGE_2M = 1 << 21
 
 _u64 = struct.Struct("<Q")
+_ENTRIES = struct.Struct("<512Q")
 
 
 class PageFlags(IntFlag):
@@ -222,6 +223,18 @@ class PageTable:
         if not table:
             return 0
         return _u64.unpack_from(self._ram, table + ((vaddr >> 12) & 511) * 8)[0]
+
+    @unsafe
+    def present(self, start: int, end: int):
+        """Yield (vaddr, entry) of every present leaf entry in [start, end), visiting
+        only the leaf tables that exist: a huge, mostly empty range costs nothing."""
+        for region in sorted(r for r in self._leaf_tables if start >> 21 <= r <= (end - 1) >> 21):
+            base = region << 21
+            # SAFETY: a leaf table this object owns, read whole.
+            entries = _ENTRIES.unpack_from(self._ram, self._leaf_tables[region])
+            for i in range((max(start, base) - base) >> 12, (min(end, base + (1 << 21)) - base + 4095) >> 12):
+                if entries[i] & PTE_PRESENT:
+                    yield base | (i << 12), entries[i]
 
     def leaf_tables(self) -> dict[int, int]:
         """{2 MiB region number: physical address of its leaf table}, for every leaf

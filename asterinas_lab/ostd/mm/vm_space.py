@@ -109,13 +109,10 @@ class VmSpace:
         entry = self._pt.entry(vaddr & ~(PAGE_SIZE - 1))
         return pte_to_flags(entry) if entry & PTE_PRESENT else None
 
-    def mappings(self) -> Iterator[tuple[int, int, PageFlags]]:
-        """(vaddr, paddr, flags) of every mapped page: for auditing and visualisation."""
-        ram = self._platform.ram
-        for region, table in sorted(self._pt.leaf_tables().items()):
-            for i, entry in enumerate(_ENTRIES.unpack_from(ram, table)):
-                if entry & PTE_PRESENT:
-                    yield (region << 21) | (i << 12), entry & PTE_ADDR_MASK, pte_to_flags(entry)
+    def mappings(self, start: int = 0, end: int = USER_SPACE_END) -> Iterator[tuple[int, int, PageFlags]]:
+        """(vaddr, paddr, flags) of every mapped page in [start, end), in address order."""
+        for vaddr, entry in self._pt.present(start, end):
+            yield vaddr, entry & PTE_ADDR_MASK, pte_to_flags(entry)
 
     def page_table_frames(self) -> list[int]:
         return list(self._pt.table_frames)
@@ -211,10 +208,7 @@ class VmSpace:
 
     def _unmap_range(self, start: int, end: int) -> int:
         pt = self._pt
-        removed: list[int] = []
-        for vaddr in range(start, end, PAGE_SIZE):
-            if pt.entry(vaddr) & PTE_PRESENT:
-                removed.append(pt.set_entry(vaddr, 0))
+        removed = [pt.set_entry(vaddr, 0) for vaddr, _ in list(pt.present(start, end))]
         if removed and events.active[Event.UNMAP]:
             events.emit(Event.UNMAP, space=self, start=start, end=end, pages=len(removed))
         if removed:
@@ -255,7 +249,8 @@ class VmSpace:
         p.vm_spaces.discard(self)
 
     def __del__(self) -> None:
-        if platform.current is self._platform and self._pt.table_frames:
+        pt = getattr(self, "_pt", None)  # None if __init__ ran out of frames
+        if pt is not None and platform.current is self._platform and pt.table_frames:
             self.destroy()
 
 
@@ -305,10 +300,7 @@ class CursorMut:
         space = self._space
         pt = space._pt
         reduced = False
-        for vaddr in range(start, end, PAGE_SIZE):
-            entry = pt.entry(vaddr)
-            if not entry & PTE_PRESENT:
-                continue
+        for vaddr, entry in list(pt.present(start, end)):
             new_flags = update(pte_to_flags(entry))
             new_entry = (entry & PTE_ADDR_MASK) | flags_to_pte(new_flags)
             if new_flags & PageFlags.X:
