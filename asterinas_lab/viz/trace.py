@@ -71,15 +71,17 @@ class Trace:
     def summary(self) -> TraceSummary:
         return TraceSummary.of(self.records)
 
-    def _repr_html_(self, limit: int = 500) -> str:
+    def _repr_html_(self, limit: int = 500, timings: bool = True) -> str:
         rows = "".join(
             f"<tr><td>{r.pid}</td><td>{r.tid}</td><td>{html.escape(r.name)}</td>"
             f"<td style='text-align:left;font-family:monospace'>{html.escape(r.text)}</td>"
-            f"<td>{'' if r.ret is None else r.ret}</td><td>{r.seconds * 1e6:.1f}</td></tr>"
+            f"<td>{'' if r.ret is None else r.ret}</td>" + (f"<td>{r.seconds * 1e6:.1f}</td>" if timings else "")
+            + "</tr>"
             for r in self.records[:limit]
         )
         more = f"<p>... {len(self.records) - limit} more calls</p>" if len(self.records) > limit else ""
-        head = "".join(f"<th>{name}</th>" for name in ("pid", "tid", "syscall", "call", "result", "us"))
+        names = ("pid", "tid", "syscall", "call", "result") + (("us",) if timings else ())
+        head = "".join(f"<th>{name}</th>" for name in names)
         return f"<table class='asterinas-trace'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:

@@ -26,6 +26,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from asterinas_lab import runner, viz  # noqa: E402
+from asterinas_lab.viz.trace import trace  # noqa: E402
 
 
 def hello() -> viz.PageTableSnapshot:
@@ -77,11 +78,12 @@ def cow_isolation() -> dict:
     return shots
 
 
-def replace_block(markdown: str, name: str, text: str) -> str:
+def replace_block(markdown: str, name: str, text: str, fenced: bool = True) -> str:
     pattern = re.compile(rf"(<!-- make_pictures: {name} -->\n).*?(<!-- /make_pictures -->)", re.S)
     if not pattern.search(markdown):
         raise SystemExit(f"docs/visualisation.md has no block named {name!r}")
-    return pattern.sub(lambda m: f"{m.group(1)}```\n{text}\n```\n{m.group(2)}", markdown)
+    body = f"```\n{text}\n```\n" if fenced else f"{text}\n"
+    return pattern.sub(lambda m: f"{m.group(1)}{body}{m.group(2)}", markdown)
 
 
 def main() -> None:
@@ -116,6 +118,12 @@ def main() -> None:
     }
     for name, text in blocks.items():
         markdown = replace_block(markdown, name, text)
+    # The trace table is HTML (what a notebook shows), without the host timings so
+    # that it is the same on every run.
+    traced, _ = trace(["/bin/fork_tree"], deterministic=True)
+    excerpt = traced.filter(pids={4})  # a process in the middle of the tree
+    excerpt.records = excerpt.records[:16]
+    markdown = replace_block(markdown, "trace_table", excerpt._repr_html_(timings=False), fenced=False)
     doc.write_text(markdown)
     for name in ("pagetable.svg", "walk.svg", "diff_fork.svg", "diff_cow.svg", "frame_map.png"):
         print(f"wrote docs/pictures/{name} ({(HERE / name).stat().st_size} bytes)")
