@@ -85,7 +85,7 @@ def test_registers_table():
 
 
 def test_disassembly_of_known_bytes():
-    code = bytes.fromhex("4831ed" "b827000000" "0f05" "c3")  # xor rbp,rbp; mov eax,39; syscall; ret
+    code = bytes.fromhex("4831edb8270000000f05c3")  # xor rbp,rbp; mov eax,39; syscall; ret
     dis = disassemble_bytes(code, 0x401000, n=10, current=0x401008, rax=39)
     assert [(i.address, i.mnemonic) for i in dis] == [
         (0x401000, "xor"), (0x401003, "mov"), (0x401008, "syscall"), (0x40100A, "ret")

@@ -87,6 +87,7 @@ def test_timeline_has_a_row_per_thread(fork_tree_schedule):
         assert labels[-1] == "(idle)" and len(ax.collections[-1].get_paths()) == len(schedule.idle)
     assert len(timeline(schedule, show_idle=False).axes[0].collections) == len(schedule.threads)
     fig.canvas.draw()  # it renders
+    assert fig._repr_png_().startswith(b"\x89PNG")  # and shows in a notebook without pyplot
 
 
 def test_timeline_of_threads_from_argv():

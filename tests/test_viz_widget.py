@@ -117,7 +117,7 @@ def test_run_to_the_end_then_the_view_is_static():
 
 def test_widget_parts_show_the_model():
     view = LiveView(["/bin/fork_tree"], pagetable=True)
-    view.widget  # build it
+    assert view.widget is not None  # build it
     view._parts["n"].value = 30
     view._parts["unit"].value = "syscalls"
     view._parts["run_n"].click()

@@ -9,7 +9,14 @@ and each has ``text()``/``to_html()`` (and ``to_svg()`` for drawings) for script
 * :func:`diff` -> :class:`PageTableDiff`: what changed between two snapshots;
 * :func:`address_space_map` -> :class:`AddressSpaceMap`: VM areas and resident pages;
 * :func:`frame_census` -> :class:`FrameCensus` and :func:`frame_map` -> a matplotlib
-  Figure: who owns each physical frame.
+  Figure: who owns each physical frame;
+* :func:`trace` -> :class:`Trace`: a program's syscalls, strace-style, with filters and
+  a ``strace -c`` summary (trace.py);
+* :class:`Session`: a machine the notebook steps by instruction or syscall, with
+  registers, disassembly and hexdumps (session.py, inspector.py); :class:`LiveView`: an
+  ipywidgets view of it that updates as it runs (widget.py);
+* :func:`timeline` and :func:`latency_histogram`: which thread ran when, and how long
+  syscalls took (sched.py).
 
 These are tools outside the trusted core: they read OSTD's internals and change nothing.
 """
@@ -28,6 +35,10 @@ from .pagetable import (
     snapshot,
     walk,
 )
+from .sched import latency_histogram, record_schedule, timeline
+from .session import Session
+from .trace import Trace, Tracer, trace
+from .widget import LiveView
 
 __all__ = [
     "AddressSpaceMap",
@@ -37,13 +48,21 @@ __all__ = [
     "EntryChange",
     "FrameCensus",
     "FrameInfo",
+    "LiveView",
     "PageTableDiff",
     "PageTableSnapshot",
+    "Session",
+    "Trace",
+    "Tracer",
     "WalkStep",
     "address_space_map",
     "diff",
     "frame_census",
     "frame_map",
+    "latency_histogram",
+    "record_schedule",
     "snapshot",
+    "timeline",
+    "trace",
     "walk",
 ]

@@ -12,8 +12,8 @@ paused in::
     process_table(kernel)              # ProcessTable: pid, ppid, state, threads, command
     vm_areas(process)                  # AreaTable: VM areas with their resident pages
 
-Reading memory goes through the kernel's page-fault handler, as a read by the
-program would: a page of a VM area that was never touched is faulted in.
+Looking changes nothing: memory is read through the kernel's ``read_bytes`` only where
+it is resident; a page never touched shows what its first touch would bring in.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kernel.error import LinuxError
+from ..ostd import USER_SPACE_END, OstdError
 
 PAGE_SIZE = 4096
+PROT_READ = 1
 #: Registers in the order a table shows them.
 REGISTER_ORDER = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12",
                   "r13", "r14", "r15", "rip", "rflags", "fs_base", "gs_base")  # fmt: skip
@@ -54,20 +56,41 @@ def signed(value: int) -> int:
 
 def read_memory(process: Any, vaddr: int, length: int) -> list[int | None]:
     """``length`` bytes of ``process``'s memory from ``vaddr``: each an int, or None
-    where the page cannot be read."""
+    where it cannot be read. Looking changes nothing: a page of a VM area that is not
+    resident (never touched) is not faulted in; it shows what the first touch would
+    bring in (the file's bytes, or zeros)."""
     out: list[int | None] = []
     address, end = vaddr, vaddr + length
     while address < end:
         chunk = min(end, (address // PAGE_SIZE + 1) * PAGE_SIZE) - address
-        try:
-            data = process.read_bytes(address, chunk)
-            out.extend(data)
-            if len(data) < chunk:
-                out.extend([None] * (chunk - len(data)))
-        except (LinuxError, OverflowError, ValueError):
-            out.extend([None] * chunk)
+        data = _read_page_part(process, address, chunk)
+        out.extend(data if data is not None else [None] * chunk)
         address += chunk
     return out
+
+
+def _read_page_part(process: Any, address: int, length: int) -> bytes | None:
+    """``length`` bytes at ``address``, all within one page, or None."""
+    vm = getattr(process, "vm", None)
+    if vm is not None:
+        page = address - address % PAGE_SIZE
+        if not 0 <= page < USER_SPACE_END:
+            return None
+        try:
+            resident = vm.vm_space.query_flags(page) is not None
+        except Exception:  # noqa: BLE001 - a torn-down address space: nothing to read
+            return None
+        if not resident:
+            area = vm.find(page)
+            if area is None or not area.prot & PROT_READ or area.shared_mem is not None:
+                return None
+            initial = (area.bytes_for_page(page) or b"").ljust(PAGE_SIZE, b"\0")
+            return initial[address - page : address - page + length]
+    try:
+        data = process.read_bytes(address, length)
+    except (LinuxError, OstdError, OverflowError, ValueError):
+        return None
+    return data if len(data) == length else None
 
 
 def read_readable(process: Any, start: int, length: int) -> bytes:

@@ -19,7 +19,9 @@ figures use matplotlib, imported only when one is drawn.
 
 from __future__ import annotations
 
+import functools
 import html
+import io
 import math
 import time
 from collections.abc import Callable
@@ -196,12 +198,26 @@ def record_schedule(argv: list[str | bytes], **run_options: Any) -> tuple[Schedu
 # --- figures ---------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _figure_class() -> type:
+    from matplotlib.figure import Figure
+
+    class NotebookFigure(Figure):
+        """A Figure that draws itself in a notebook as a PNG, whether or not pyplot's
+        inline backend is active (a Figure made without pyplot otherwise shows as text)."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return NotebookFigure
+
+
 def _new_axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
     if ax is not None:
         return ax.figure, ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
+    fig = _figure_class()(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -283,4 +299,3 @@ def latency_histogram(source: Any, bins: int = 30, *, by_syscall: bool = True, t
     ax.set_ylabel("calls")
     ax.set_title(title or f"Syscall latency: {len(samples)} calls")
     return fig
-

@@ -19,7 +19,8 @@ looked at::
     result = s.run()                # to the end: the RunResult runner.run would give
 
 Each inspection returns an object that draws itself in a notebook
-(``_repr_mimebundle_``: text/plain and text/html), from ``asterinas_lab.viz.inspector``.
+(``_repr_mimebundle_``: text/plain and text/html), from ``asterinas_lab.viz.inspector``;
+looking changes nothing (no page is faulted in to be shown).
 ``run_until(predicate)`` runs until ``predicate(session)`` holds at a stop; ``close()``
 kills every process and lets the machine run to its end.
 
@@ -54,6 +55,9 @@ from . import inspector
 from .inspector import MONO, AreaTable, Disassembly, HexDump, ProcessTable, Registers
 
 SIGKILL = 9
+VECTOR_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint", 4: "overflow", 5: "bound range",
+                6: "invalid opcode", 8: "double fault", 13: "general protection fault", 14: "page fault",
+                16: "x87 error", 17: "alignment check", 19: "SIMD error"}  # fmt: skip
 #: Two quirks of unicorn 2.1.4's instruction count (``uc_emu_start(count=N)``), which
 #: single-stepping uses:
 #: * a run stopped by its count followed directly by an uncounted run leaves a stale
@@ -177,7 +181,8 @@ class Session:
         self._registers: dict[int, dict[str, int]] = {}  # tid -> registers at its latest pause
         self._previous: dict[int, dict[str, int]] = {}  # tid -> registers at the pause before that
         self._platform: Any = None
-        self._paused: greenlet | None = None
+        self._paused: greenlet | None = None  # the kernel task the machine is paused in
+        self._caller: greenlet | None = None  # the notebook's greenlet, which drives the machine
         self._running = False
         self._error: BaseException | None = None
         self._undo: list[Callable[[], None]] = []
@@ -574,6 +579,10 @@ class Session:
         why = {ReturnReason.USER_SYSCALL: "after a syscall", ReturnReason.USER_EXCEPTION: "after a CPU exception"
                }.get(self.reason, "")  # fmt: skip
         last = self.last_syscall
+        trap = getattr(thread.context, "trap", None)
+        if self.reason is ReturnReason.USER_EXCEPTION and trap is not None:
+            name = VECTOR_NAMES.get(trap.vector, f"exception {trap.vector}")
+            why = f"after a {name}" + (f" at {trap.address:#x}" if trap.vector == 14 else "")
         if self._mode is _Mode.ENTRY:
             why = "at the entry point"
         elif self.reason is ReturnReason.USER_SYSCALL and last is not None and last.tid == thread.tid:
