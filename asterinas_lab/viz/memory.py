@@ -27,6 +27,7 @@ from typing import Any
 from ..ostd import platform as ostd_platform
 from ..ostd.mm.frame import FREE, KERNEL, PAGE_TABLE, RESERVED, UNTYPED
 from ..ostd.mm.page_table import PTE_WRITABLE
+from .figures import notebook_figure_class
 from .pagetable import PAGE_SIZE, AreaInfo, PageTableSnapshot, snapshot
 
 # --- the address-space map ------------------------------------------------------------------------
@@ -315,7 +316,6 @@ def frame_map(
     shared between address spaces carry a white dot. ``source`` is a census taken
     earlier (default: take one now, naming processes with ``kernel``). ``trim`` stops
     after the last frame in use (the allocator hands out low frames first)."""
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     census = source if source is not None else frame_census(kernel)
@@ -337,7 +337,7 @@ def frame_map(
     width = 10.0
     grid = 6.0  # inches of the figure's width for the grid; the legend takes the rest
     height = min(16.0, max(2.5, grid * shown_rows / columns + 1.4))
-    figure = Figure(figsize=(width, height))
+    figure = notebook_figure_class()(figsize=(width, height))  # draws itself as a PNG in a notebook
     ax = figure.add_subplot(1, 1, 1)
     ax.imshow(image, interpolation="nearest", aspect="equal", extent=(0, columns, shown_rows, 0))
     shared = [n for n in census.shared if n < shown]

@@ -19,9 +19,7 @@ figures use matplotlib, imported only when one is drawn.
 
 from __future__ import annotations
 
-import functools
 import html
-import io
 import math
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from typing import Any
 from .. import runner
 from ..ostd import events
 from ..ostd.events import Event
+from .figures import notebook_figure_class
 from .inspector import MONO, html_table
 
 
@@ -198,26 +197,10 @@ def record_schedule(argv: list[str | bytes], **run_options: Any) -> tuple[Schedu
 # --- figures ---------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _figure_class() -> type:
-    from matplotlib.figure import Figure
-
-    class NotebookFigure(Figure):
-        """A Figure that draws itself in a notebook as a PNG, whether or not pyplot's
-        inline backend is active (a Figure made without pyplot otherwise shows as text)."""
-
-        def _repr_png_(self) -> bytes:
-            buffer = io.BytesIO()
-            self.savefig(buffer, format="png", dpi=100)
-            return buffer.getvalue()
-
-    return NotebookFigure
-
-
 def _new_axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
     if ax is not None:
         return ax.figure, ax
-    fig = _figure_class()(figsize=size, layout="constrained")
+    fig = notebook_figure_class()(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
 
 
