@@ -192,22 +192,3 @@ def test_exited_processes_leave_no_frame_behind():
         assert result.status == 0, result
         free.append(ostd.memory_stats()[1])  # the machine of the run that just ended
     assert free[0] == free[1]
-
-
-def test_single_steps_then_free_running_is_safe():
-    # unicorn 2.1.4 turned the first page fault after a run stopped on its instruction
-    # count into a double fault (machine/cpu.py works around it).
-    class StepThenRun:
-        def __init__(self) -> None:
-            self.stops = 0
-
-        def instructions(self, thread) -> int:
-            return 1 if self.stops < 3 else 0
-
-        def after(self, thread, reason) -> None:
-            self.stops += 1
-
-    debugger = StepThenRun()
-    result = runner.run(["/bin/hello"], with_kernel=lambda kernel: setattr(kernel, "debugger", debugger))
-    assert result.status == 0 and result.stdout == b"hello, world\n"
-    assert debugger.stops > 3

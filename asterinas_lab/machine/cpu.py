@@ -145,7 +145,6 @@ class Cpu:
         self.running = False
         # Set by interrupt() from any thread; the block hook stops at the next block.
         self._interrupt_flag = ctypes.c_int32(0)
-        self._counted = False  # the last run() was limited to some instructions
 
         # Preallocated arrays for the fast register path.
         n = len(SYSCALL_ARG_REGS)
@@ -276,15 +275,6 @@ class Cpu:
             # flight; left there, the next fault would be promoted to a double fault.
             self._clear_exception_in_flight()
         self._hook_error = None
-        if count:
-            self._counted = True
-        elif self._counted:
-            # unicorn 2.1.4: the first uncounted run after a counted one that stopped on
-            # its count can turn the next page fault into a double fault. One more
-            # counted run, with a budget that never runs out, avoids it; later runs
-            # are uncounted (and fast) again.
-            self._counted = False
-            count = 1 << 62
         self.running = True
         try:
             # count > 0 stops after that many instructions (single-stepping: unicorn then
