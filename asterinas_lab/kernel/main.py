@@ -81,6 +81,8 @@ class Kernel:
         # A debugger: ``instructions(thread)`` (0, or how many to run before stopping)
         # and ``after(thread, reason)``, called in the thread's task after each return
         # to the kernel. With one, every syscall takes the slow path (a stop point).
+        # Single-stepping on unicorn 2.1.4 has quirks (a free run right after a counted
+        # one can double-fault): asterinas_lab/viz/session.py drives it safely.
         self.debugger: Any = None
 
     # --- boot ---------------------------------------------------------------------------
