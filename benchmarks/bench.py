@@ -47,8 +47,8 @@ class Work:
     name: str
     program: str  # a program of images/bin, or "busybox-sh" (see SH_LOOP)
     n: int
-    unit: str  # "us/op" (absolute cost per iteration) or "ratio" (vs native)
-    budget: float | None  # us per op, or max ratio to native; None: recorded only
+    unit: str  # "us/op" (cost per iteration), "ratio" (vs native) or "MiB/s" (N is MiB)
+    budget: float | None  # us per op, max ratio to native, or min MiB/s; None: recorded only
 
 
 WORKS = [
@@ -59,18 +59,25 @@ WORKS = [
     Work("first touch of a page", "touch_pages", 50_000, "us/op", 10.0),
     Work("pipe ping-pong round trip", "pipe_pingpong", 20_000, "us/op", None),
     Work("sh: fork+exec /bin/true", "busybox-sh", 500, "us/op", 5000.0),
+    Work("pipe throughput, 64 KiB writes", "pipe_throughput", 256, "MiB/s", None),
+    Work("file create+write+read+unlink", "file_ops", 5_000, "us/op", None),
+    Work("sh script: echo | wc pipeline", "busybox-pipeline", 200, "us/op", None),
 ]
 #: busybox sh running busybox's ``true`` N times: one fork + execve + wait each.
 #: The same static busybox runs natively, under qemu-user and in the lab, where it
 #: is copied into the image at the same absolute path.
 BUSYBOX = "/usr/bin/busybox"
 SH_LOOP = 'i=0; while [ $i -lt {n} ]; do {busybox} true; i=$((i+1)); done'
+SH_PIPELINE = 'i=0; while [ $i -lt {n} ]; do echo $i | {busybox} wc -c > /dev/null; i=$((i+1)); done'
 
 
 def command(program: str, n: int, lab: bool) -> list[str]:
     if program == "busybox-sh":
         return [BUSYBOX, "sh", "-c", SH_LOOP.format(n=n, busybox=BUSYBOX)]
-    return [f"/bin/{program}" if lab else str(IMAGES_BIN / program), str(n)]
+    if program == "busybox-pipeline":
+        return [BUSYBOX, "sh", "-c", SH_PIPELINE.format(n=n, busybox=BUSYBOX)]
+    args = [str(n), "/tmp"] if program == "file_ops" else [str(n)]
+    return [f"/bin/{program}" if lab else str(IMAGES_BIN / program), *args]
 BOOT_BUDGET_S = 0.3
 
 
@@ -99,7 +106,7 @@ def qemu_runner(program: str, qemu: str) -> Callable[[int], None]:
 
 
 def lab_runner(program: str) -> Callable[[int], None]:
-    host_files = runner.host_program(BUSYBOX) if program == "busybox-sh" else None
+    host_files = runner.host_program(BUSYBOX) if program.startswith("busybox-") else None
 
     def run(n: int) -> None:
         argv = command(program, n, lab=True)
@@ -122,6 +129,8 @@ def fmt_cost(work: Work, seconds: float | None) -> str:
         return "-"
     if work.unit == "us/op":
         return f"{seconds * 1e6:.3f} us"
+    if work.unit == "MiB/s":
+        return f"{1 / seconds:.0f} MiB/s" if seconds > 0 else "-"
     return f"{seconds * 1e9:.3f} ns/it"
 
 
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         n = work.n // scale
         native, _ = per_op(native_runner(work.program), n, repeat)
         # qemu-user follows a fork but not an execve into another program: skip it there.
-        with_qemu = qemu and work.program != "busybox-sh"
+        with_qemu = qemu and not work.program.startswith("busybox-")
         q = per_op(qemu_runner(work.program, qemu), n, repeat)[0] if with_qemu else None
         lab, lab_total = per_op(lab_runner(work.program), n, repeat)
         ratio = lab / native if native > 0 else float("inf")
@@ -169,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         elif work.unit == "us/op":
             ok = lab * 1e6 <= work.budget
             budget = f"<= {work.budget:g} us"
+        elif work.unit == "MiB/s":
+            ok = lab > 0 and 1 / lab >= work.budget
+            budget = f">= {work.budget:g} MiB/s"
         else:
             ok = ratio <= work.budget
             budget = f"<= {work.budget:g}x"
