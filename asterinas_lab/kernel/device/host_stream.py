@@ -14,6 +14,7 @@ import struct
 from collections.abc import Callable
 
 from ..error import EBADF, ENOTTY, LinuxError
+from ..fs.pollee import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..fs.stat import S_IFCHR, Kstat, makedev, pack_stat, pack_statx
 from ..fs.stream import StreamFile
 from ..fs.vfs import O_RDWR
@@ -61,6 +62,12 @@ class HostStream(StreamFile):
 
     def set_status_flags(self, flags: int) -> None:
         pass
+
+    def poll(self) -> int:
+        """Always writable; readable when there is a host input (captured stdin counts
+        as always readable, end-of-file included, which keeps runs deterministic)."""
+        mask = POLLIN | POLLRDNORM if self._read is not None else 0
+        return mask | (POLLOUT | POLLWRNORM if self._write is not None else 0)
 
     def _kstat(self) -> Kstat:
         if self.host_fd is not None:

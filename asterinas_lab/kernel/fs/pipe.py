@@ -20,6 +20,7 @@ from ..process.signal.constants import SIGPIPE
 from ..process.signal.deliver import send_to_thread
 from ..process.signal.pause import pause_until
 from ..process.signal.state import SigInfo
+from .pollee import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
 from .stat import S_IFIFO, Kstat, pack_stat, pack_statx
 from .stream import StreamFile
 from .vfs import O_NONBLOCK, O_RDONLY, O_WRONLY, SETFL_MASK
@@ -37,7 +38,13 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.queue = WaitQueue()  # readers and writers both wait here
+        self.pollee = Pollee()  # poll/select/epoll waiters
         self.ino = next(_pipe_ino)
+
+    def wake(self) -> None:
+        """The pipe changed: wake readers, writers and pollers."""
+        self.queue.wake_all()
+        self.pollee.notify()
 
 
 class PipeEnd(StreamFile):
@@ -75,7 +82,7 @@ class PipeEnd(StreamFile):
             pipe.writers -= 1
         else:
             pipe.readers -= 1
-        pipe.queue.wake_all()
+        pipe.wake()
 
     # --- data ----------------------------------------------------------------------
 
@@ -95,7 +102,7 @@ class PipeEnd(StreamFile):
         data = bytes(pipe.buffer[:count])
         del pipe.buffer[:count]
         if data:
-            pipe.queue.wake_all()
+            pipe.wake()
         return data
 
     def write(self, data: bytes) -> int:
@@ -130,7 +137,7 @@ class PipeEnd(StreamFile):
             chunk = data[written : written + space]
             pipe.buffer += chunk
             written += len(chunk)
-            pipe.queue.wake_all()
+            pipe.wake()
         return written
 
     def set_status_flags(self, flags: int) -> None:
@@ -151,6 +158,21 @@ class PipeEnd(StreamFile):
 
     def poll_readable(self) -> bool:
         return bool(self.pipe.buffer) or not self.pipe.writers
+
+    @property
+    def pollee(self) -> Pollee:
+        return self.pipe.pollee
+
+    def poll(self) -> int:
+        """Readiness (Linux's pipe_poll): the read end is readable when there is data
+        and hung up when no write end is open; the write end is writable when a page
+        fits and in error when no read end is open."""
+        pipe = self.pipe
+        if self.is_writer:
+            mask = POLLOUT | POLLWRNORM if PIPE_CAPACITY - len(pipe.buffer) >= PIPE_BUF else 0
+            return mask | (POLLERR if not pipe.readers else 0)
+        mask = POLLIN | POLLRDNORM if pipe.buffer else 0
+        return mask | (POLLHUP if not pipe.writers else 0)
 
 
 def _room_for(pipe: Pipe, need: int):

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ...ostd import UserContext, log
 from ..error import ENOMEM, ENOSYS, LinuxError, MustBlock
-from . import fs, futex, misc, mm, process, signal, time
+from . import fs, futex, misc, mm, poll, process, signal, time
 from .numbers import SYSCALL_NAMES
 
 NR_SYSCALLS = 512
@@ -33,7 +33,7 @@ class SyscallEntry(NamedTuple):
 
 def _build_table() -> list[SyscallEntry | None]:
     table: list[SyscallEntry | None] = [None] * NR_SYSCALLS
-    for module in (fs, mm, process, signal, futex, time, misc):
+    for module in (fs, mm, process, signal, futex, time, misc, poll):
         for number, handler, blocking in module.SYSCALLS:
             if table[number] is not None:
                 raise RuntimeError(f"syscall {number} registered twice")

@@ -1,0 +1,105 @@
+"""eventfd: a 64-bit counter as an open file.
+
+``write`` adds an 8-byte value to the counter (sleeping, or EAGAIN, while the sum
+would exceed 2**64 - 2); ``read`` returns the counter and resets it to 0, or, with
+EFD_SEMAPHORE, returns 1 and decrements it (sleeping, or EAGAIN, while it is 0).
+The file is readable when the counter is non-zero and writable while 1 more fits.
+"""
+
+from __future__ import annotations
+
+import struct
+from itertools import count
+
+from ...ostd import Task, WaitQueue
+from ..error import EAGAIN, EINVAL, ENOTTY, LinuxError, MustBlock
+from ..process.signal.pause import pause_until
+from .pollee import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
+from .stat import Kstat, pack_stat, pack_statx
+from .stream import StreamFile
+from .vfs import O_NONBLOCK, O_RDWR, SETFL_MASK
+
+EFD_SEMAPHORE = 0o1
+EFD_NONBLOCK = 0o4000
+EFD_CLOEXEC = 0o2000000
+ULLONG_MAX = (1 << 64) - 1
+_u64 = struct.Struct("<Q")
+_eventfd_ino = count(1)
+
+
+class EventFd(StreamFile):
+    def __init__(self, initval: int, flags: int) -> None:
+        self.counter = initval
+        self.semaphore = bool(flags & EFD_SEMAPHORE)
+        self.flags = O_RDWR | (flags & O_NONBLOCK)
+        self.path = b"anon_inode:[eventfd]"
+        self.pos = 0
+        self.queue = WaitQueue()
+        self.pollee = Pollee()
+        self.ino = next(_eventfd_ino)
+
+    def __repr__(self) -> str:
+        return f"<EventFd {self.counter}>"
+
+    readable = True
+    writable = True
+
+    def _wait(self, condition) -> None:
+        if self.flags & O_NONBLOCK:
+            raise LinuxError(EAGAIN)
+        thread = Task.current().data
+        if thread.in_fast_path:
+            raise MustBlock
+        pause_until(thread, condition, self.queue)
+
+    def _changed(self) -> None:
+        self.queue.wake_all()
+        self.pollee.notify()
+
+    def read(self, size: int) -> bytes:
+        if size < 8:
+            raise LinuxError(EINVAL)
+        if self.counter == 0:
+            self._wait(lambda: self.counter > 0)
+        value = 1 if self.semaphore else self.counter
+        self.counter -= value
+        self._changed()
+        return _u64.pack(value)
+
+    def write(self, data: bytes) -> int:
+        if len(data) < 8:
+            raise LinuxError(EINVAL)
+        (value,) = _u64.unpack(data[:8])
+        if value == ULLONG_MAX:
+            raise LinuxError(EINVAL)
+        if ULLONG_MAX - self.counter <= value:
+            self._wait(lambda: ULLONG_MAX - self.counter > value)
+        if value:
+            self.counter += value
+            self._changed()
+        return 8
+
+    def poll(self) -> int:
+        mask = POLLIN | POLLRDNORM if self.counter > 0 else 0
+        if self.counter == ULLONG_MAX:
+            mask |= POLLERR
+        if ULLONG_MAX - 1 > self.counter:
+            mask |= POLLOUT | POLLWRNORM
+        return mask
+
+    def set_status_flags(self, flags: int) -> None:
+        self.flags = (self.flags & ~SETFL_MASK) | (flags & SETFL_MASK)
+
+    def _kstat(self) -> Kstat:
+        return Kstat(dev=15, ino=self.ino, mode=0o600, nlink=1, uid=0, gid=0, rdev=0,
+                     size=0, blksize=4096, blocks=0, atime_ns=0, mtime_ns=0, ctime_ns=0)  # fmt: skip
+
+    def stat(self) -> bytes:
+        return pack_stat(self._kstat())
+
+    def statx(self, mask: int = 0x7FF) -> bytes:
+        return pack_statx(self._kstat(), mask)
+
+    def ioctl(self, cmd: int, arg: int) -> int:
+        raise LinuxError(ENOTTY)
+
