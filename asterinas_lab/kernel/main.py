@@ -19,6 +19,7 @@ from ..ostd import BootInfo, Task, UserContext, events, format_exception_site, l
 from .error import LinuxError
 from .fs.devfs import populate_dev
 from .fs.initramfs import load_initramfs
+from .fs.procfs import ProcFs, ProcLink
 from .fs.ramfs import RamFs
 from .fs.vfs import Vfs
 from .ipc.futex import Futexes
@@ -95,8 +96,11 @@ class Kernel:
         # Linux sizes threads-max from memory (max_threads = pages / 8 / THREAD_SIZE-ish).
         self.max_threads = max(64, min(4096, total_frames // 64))
         fs = load_initramfs(boot_info.initramfs, RamFs()) if boot_info.initramfs else RamFs()
-        populate_dev(fs, self.rng)
+        populate_dev(fs, self.rng, self.config.stdio)
+        if fs.root.children is not None and b"proc" not in fs.root.children:
+            fs.root.mkdir(b"proc", 0o555)
         self.vfs = Vfs(fs)
+        self.vfs.mount(ProcFs(self), b"/proc")
         log(f"kernel: root file system unpacked from a {len(boot_info.initramfs)}-byte initramfs")
         if self.deterministic:
             log("kernel: deterministic mode: virtual clock, preemption by syscall count")
@@ -303,15 +307,32 @@ class Kernel:
     # --- services used by syscalls ----------------------------------------------------------
 
     def readlink(self, process: Process, path: bytes, start) -> bytes:
-        if path == b"/proc/self/exe":  # procfs arrives with the file-system issue
-            return process.exe_path
+        inode = self.vfs.lookup(path, start, follow=False)
+        if isinstance(inode, ProcLink):
+            return inode.link_text()  # /proc/PID/fd/N shows "pipe:[..]" etc., like Linux
         return self.vfs.readlink(path, start)
 
     def vfs_absolute(self, path: bytes, cwd) -> bytes:
+        """The canonical absolute path (symlinks resolved, as /proc/PID/exe shows it);
+        executing ``/proc/self/exe`` must record the program, not the link."""
+        try:
+            return self._realpath(path, cwd, 40)
+        except LinuxError:
+            pass
         if path.startswith(b"/"):
             return path
         base = self.vfs.path_of(cwd)
         return base.rstrip(b"/") + b"/" + path
+
+    def _realpath(self, path: bytes, cwd, budget: int) -> bytes:
+        parent, name, _ = self.vfs.lookup_parent(path, cwd)
+        if name in (b"", b".", b".."):
+            return self.vfs.path_of(self.vfs.lookup_dir(path, cwd))
+        full = self.vfs.path_of(parent).rstrip(b"/") + b"/" + name
+        inode = self.vfs.lookup(full, follow=False)
+        if inode.is_symlink and budget > 0 and inode.target:
+            return self._realpath(inode.target, parent, budget - 1)
+        return full
 
     def memory_stats(self) -> tuple[int, int]:
         return ostd.memory_stats()

@@ -5,19 +5,22 @@ device number (major 1, minor 3). When it is opened, Linux looks the number up a
 routes read/write/ioctl to the driver's ``file_operations``. Here the inode simply holds
 a :class:`CharDevice` object, and the VFS's ``OpenFile`` calls it.
 
-The memory devices below are the ones from Linux's ``drivers/char/mem.c``. A terminal
-driver (tty) can subclass :class:`CharDevice` the same way and be attached with
-:func:`register_char_device`.
+The memory devices below are the ones from Linux's ``drivers/char/mem.c``. The
+terminal devices are kept simple: ``/dev/console`` is the host's stdio stream (the
+terminal of ``asterinas-lab run``), and ``/dev/tty`` -- "my controlling terminal" -- is
+whatever the calling process has at fd 0. ``/dev/stdin``, ``stdout`` and ``stderr`` are
+symlinks to ``/proc/self/fd/0``, ``1`` and ``2``, as on Linux (procfs makes them work).
 """
 
 from __future__ import annotations
 
 import random
-from typing import Protocol
+from typing import Any, Protocol
 
-from asterinas_lab.kernel.error import ENOSPC, ENOTTY, LinuxError
+from asterinas_lab.kernel.error import EBADF, ENOSPC, ENOTTY, ENXIO, LinuxError
 from asterinas_lab.kernel.fs.ramfs import Inode, RamFs
 from asterinas_lab.kernel.fs.stat import S_IFCHR, makedev
+from asterinas_lab.ostd import Task
 
 
 class RandomSource(Protocol):
@@ -104,6 +107,56 @@ class RandomDevice(CharDevice):
         return pos  # noop_llseek: the position never changes
 
 
+def current_process() -> Any:
+    """The process of the thread running now (None outside of a process's task)."""
+    task = Task.current()
+    return getattr(task.data if task is not None else None, "process", None)
+
+
+class TtyDevice(CharDevice):
+    """/dev/tty: the process's controlling terminal, here simply its fd 0 file."""
+
+    major, minor = 5, 0
+
+    def _file(self) -> Any:
+        process = current_process()
+        if process is None:
+            raise LinuxError(ENXIO)  # no controlling terminal
+        try:
+            return process.files.get(0)
+        except LinuxError:
+            raise LinuxError(ENXIO) from None
+
+    def read(self, count: int, offset: int) -> bytes:
+        return self._file().read(count)
+
+    def write(self, data: bytes, offset: int) -> int:
+        return self._file().write(data)
+
+    def ioctl(self, cmd: int, arg: int) -> int:
+        return self._file().ioctl(cmd, arg)
+
+
+class ConsoleDevice(CharDevice):
+    """/dev/console: the host stream the kernel was started with (its stdout/stdin)."""
+
+    major, minor = 5, 1
+
+    def __init__(self, stream: Any = None, input_stream: Any = None) -> None:
+        self.stream = stream
+        self.input_stream = input_stream if input_stream is not None else stream
+
+    def read(self, count: int, offset: int) -> bytes:
+        if self.input_stream is None:
+            raise LinuxError(EBADF)
+        return self.input_stream.read(count)
+
+    def write(self, data: bytes, offset: int) -> int:
+        if self.stream is None:
+            return len(data)  # no console attached: like a disconnected serial line
+        return self.stream.write(data)
+
+
 def register_char_device(
     fs: RamFs, directory: Inode, name: bytes, device: CharDevice, perm: int = 0o666
 ) -> Inode:
@@ -112,8 +165,9 @@ def register_char_device(
     return directory.mknod(name, S_IFCHR | (perm & 0o7777), rdev, device)
 
 
-def populate_dev(fs: RamFs, rng: RandomSource | None = None) -> Inode:
-    """Create ``/dev`` (if missing) with null, zero, full, random and urandom.
+def populate_dev(fs: RamFs, rng: RandomSource | None = None, stdio: tuple[Any, Any, Any] | None = None) -> Inode:
+    """Create ``/dev`` (if missing) with null, zero, full, random, urandom, tty, console
+    and the stdin/stdout/stderr symlinks. *stdio* are the host streams behind /dev/console.
 
     Without an explicit *rng*, a ``random.Random(0)`` is used so runs stay
     deterministic; pass a differently seeded generator for different "random" bytes.
@@ -131,10 +185,16 @@ def populate_dev(fs: RamFs, rng: RandomSource | None = None) -> Inode:
         (b"full", FullDevice()),
         (b"random", RandomDevice(rng, minor=8)),
         (b"urandom", RandomDevice(rng, minor=9)),
+        (b"tty", TtyDevice()),
+        (b"console", ConsoleDevice(stdio[1] if stdio else None, stdio[0] if stdio else None)),
     ):
         existing = dev.children.get(name) if dev.children is not None else None
         if existing is not None:
             # An initramfs may already contain the node (without a driver): attach one.
             dev.unlink(name)
-        register_char_device(fs, dev, name, device)
+        register_char_device(fs, dev, name, device, 0o600 if name == b"console" else 0o666)
+    for fd, name in enumerate((b"stdin", b"stdout", b"stderr")):
+        if dev.children is not None and name in dev.children:
+            dev.unlink(name)
+        dev.symlink(name, b"/proc/self/fd/%d" % fd)
     return dev

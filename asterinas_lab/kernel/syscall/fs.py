@@ -279,6 +279,45 @@ def sys_statx(t, dirfd, pathname, flags, mask, statxbuf, *_):
     return 0
 
 
+# --- statfs -----------------------------------------------------------------------------
+
+TMPFS_MAGIC = 0x01021994
+PIPEFS_MAGIC = 0x50495045
+DEVPTS_SUPER_MAGIC = 0x1CD1
+ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_VALID, ST_RELATIME = 0x2, 0x4, 0x8, 0x20, 0x1000
+#: struct statfs on x86-64: f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files,
+#: f_ffree, f_fsid (two ints), f_namelen, f_frsize, f_flags, f_spare[4].
+_statfs = struct.Struct("<qqQQQQQiiqqq32x")
+
+
+def _pack_statfs(t, inode, file=None) -> bytes:
+    """Describe the file system holding *inode* (or, for pipes and host streams, *file*)."""
+    if inode is None:
+        magic = PIPEFS_MAGIC if getattr(file, "path", b"").startswith(b"pipe:") else DEVPTS_SUPER_MAGIC
+        return _statfs.pack(magic, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, ST_VALID)
+    fs = inode.fs
+    dev = fs.dev
+    magic = getattr(fs, "magic", TMPFS_MAGIC)
+    if magic != TMPFS_MAGIC:  # procfs: no blocks, no inode counts
+        flags = ST_VALID | ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME
+        return _statfs.pack(magic, 4096, 0, 0, 0, 0, 0, dev & 0xFFFF_FFFF, dev >> 32, 255, 4096, flags)
+    total, free = t.kernel.memory_stats()
+    blocks = total // 2  # tmpfs's default size: half of RAM
+    bfree = min(blocks, free)
+    return _statfs.pack(magic, 4096, blocks, bfree, bfree, blocks, blocks - 1, dev & 0xFFFF_FFFF, dev >> 32,
+                        255, 4096, ST_VALID | ST_RELATIME)  # fmt: skip
+
+
+def sys_statfs(t, pathname, buf, *_):
+    inode = t.kernel.vfs.lookup(_path(t, pathname), t.process.cwd)
+    return t.process.write_bytes(buf, _pack_statfs(t, inode)) and 0
+
+
+def sys_fstatfs(t, fd, buf, *_):
+    file = _file(t, fd)
+    return t.process.write_bytes(buf, _pack_statfs(t, getattr(file, "inode", None), file)) and 0
+
+
 def sys_getdents64(t, fd, dirp, count, *_):
     data = _file(t, fd).getdents64(count & 0xFFFF_FFFF)
     return t.process.write_bytes(dirp, data) if data else 0
@@ -407,4 +446,6 @@ SYSCALLS = (
     (nr.SYS_UNLINK, sys_unlink, False),
     (nr.SYS_RMDIR, sys_rmdir, False),
     (nr.SYS_UMASK, sys_umask, False),
+    (nr.SYS_STATFS, sys_statfs, False),
+    (nr.SYS_FSTATFS, sys_fstatfs, False),
 )
