@@ -175,3 +175,12 @@ def test_segv_programs_die_with_sigsegv(name):
     p = _run(name)
     assert p.returncode == -signal.SIGSEGV
     assert p.stdout == b"before\n"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/busybox").is_file(), reason="busybox-static not installed")
+def test_default_image_has_busybox_and_its_applet_links():
+    from asterinas_lab import runner
+
+    result = runner.run(["/bin/sh", "-c", "echo 6 7 | awk '{print $1*$2}'; readlink /usr/bin/sort; ls /bin/hello"])
+    assert result.status == 0, result
+    assert result.stdout == b"42\n/bin/busybox\n/bin/hello\n"
