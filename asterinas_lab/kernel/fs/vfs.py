@@ -50,6 +50,8 @@ from asterinas_lab.kernel.fs.stat import (
     S_IFLNK,
     S_IFREG,
     S_IFSOCK,
+    S_ISGID,
+    S_ISUID,
     STATX_BASIC_STATS,
     pack_stat,
     pack_statx,
@@ -150,6 +152,37 @@ def pack_dirent64(ino: int, off: int, d_type: int, name: bytes) -> bytes:
 def d_type_of(inode: Inode) -> int:
     """The d_type readdir reports, so ``ls`` need not stat() every entry."""
     return _DT_OF_TYPE.get(inode.file_type, DT_UNKNOWN)
+
+
+def set_mode(inode: Inode, mode: int) -> None:
+    """chmod on an inode: change the permission bits, keep the type bits."""
+    inode.mode = (inode.mode & ~0o7777) | (mode & 0o7777)
+    inode.touch(ctime=True)
+
+
+def set_owner(inode: Inode, uid: int, gid: int) -> None:
+    """chown on an inode; -1 (0xffffffff) leaves that id unchanged.
+
+    Like Linux's ``chown_common``, a chown of a non-directory drops the set-user-ID bit,
+    and the set-group-ID bit when it means "setgid" (group execute is set).
+    """
+    if uid not in (-1, 0xFFFFFFFF):
+        inode.uid = uid
+    if gid not in (-1, 0xFFFFFFFF):
+        inode.gid = gid
+    if not inode.is_dir:
+        drop = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
+        inode.mode &= ~drop
+    inode.touch(ctime=True)
+
+
+def set_times(inode: Inode, atime_ns: int | None, mtime_ns: int | None) -> None:
+    """utimensat on an inode; ``None`` leaves that time alone (UTIME_OMIT)."""
+    if atime_ns is not None:
+        inode.atime_ns = atime_ns
+    if mtime_ns is not None:
+        inode.mtime_ns = mtime_ns
+    inode.touch(ctime=True)
 
 
 class OpenFile:
@@ -601,20 +634,11 @@ class Vfs:
 
     def chmod(self, path: PathLike, mode: int, cwd: Inode | None = None, follow: bool = True) -> None:
         """chmod(2): change permission bits, keep the type bits."""
-        inode = self.lookup(path, cwd, follow)
-        inode.mode = (inode.mode & ~0o7777) | (mode & 0o7777)
-        inode.touch(ctime=True)
+        set_mode(self.lookup(path, cwd, follow), mode)
 
-    def chown(
-        self, path: PathLike, uid: int, gid: int, cwd: Inode | None = None, follow: bool = True
-    ) -> None:
+    def chown(self, path: PathLike, uid: int, gid: int, cwd: Inode | None = None, follow: bool = True) -> None:
         """chown(2); -1 (0xffffffff) leaves that id unchanged."""
-        inode = self.lookup(path, cwd, follow)
-        if uid not in (-1, 0xFFFFFFFF):
-            inode.uid = uid
-        if gid not in (-1, 0xFFFFFFFF):
-            inode.gid = gid
-        inode.touch(ctime=True)
+        set_owner(self.lookup(path, cwd, follow), uid, gid)
 
     def utimens(
         self,
@@ -625,12 +649,7 @@ class Vfs:
         follow: bool = True,
     ) -> None:
         """utimensat(2); ``None`` means UTIME_OMIT (the syscall layer maps UTIME_NOW)."""
-        inode = self.lookup(path, cwd, follow)
-        if atime_ns is not None:
-            inode.atime_ns = atime_ns
-        if mtime_ns is not None:
-            inode.mtime_ns = mtime_ns
-        inode.touch(ctime=True)
+        set_times(self.lookup(path, cwd, follow), atime_ns, mtime_ns)
 
     def truncate(self, path: PathLike, length: int, cwd: Inode | None = None) -> None:
         """truncate(2)."""
@@ -670,12 +689,28 @@ class Vfs:
         return parent.symlink(name, raw_target)
 
     def link(
-        self, oldpath: PathLike, newpath: PathLike, cwd: Inode | None = None, follow: bool = False
+        self,
+        oldpath: PathLike,
+        newpath: PathLike,
+        cwd: Inode | None = None,
+        follow: bool = False,
+        new_cwd: Inode | None = None,
     ) -> None:
-        """link(2): a second name for the same inode. Directories cannot be linked."""
+        """link(2): a second name for the same inode. Directories cannot be linked.
+
+        *new_cwd* is where a relative *newpath* starts (linkat's second dirfd; default *cwd*).
+        """
         inode = self.lookup(oldpath, cwd, follow)
         if inode.is_dir:
             raise LinuxError(EPERM)
+        self.link_inode(inode, newpath, new_cwd if new_cwd is not None else cwd)
+
+    def link_inode(self, inode: Inode, newpath: PathLike, cwd: Inode | None = None) -> None:
+        """linkat(fd, "", ..., AT_EMPTY_PATH): a new name for an already-found inode."""
+        if inode.is_dir:
+            raise LinuxError(EPERM)
+        if inode.nlink == 0:
+            raise LinuxError(ENOENT)  # an unlinked (O_TMPFILE-less) file cannot come back
         parent, name = self._new_name(newpath, cwd)
         parent.link(name, inode)
 
@@ -707,15 +742,28 @@ class Vfs:
             raise LinuxError(EBUSY)
         parent.unlink(name)
 
-    def rename(self, oldpath: PathLike, newpath: PathLike, cwd: Inode | None = None) -> None:
-        """rename(2): atomically move a name, replacing an existing target if allowed."""
+    def rename(
+        self,
+        oldpath: PathLike,
+        newpath: PathLike,
+        cwd: Inode | None = None,
+        new_cwd: Inode | None = None,
+        noreplace: bool = False,
+    ) -> None:
+        """rename(2): atomically move a name, replacing an existing target if allowed.
+
+        *new_cwd* is where a relative *newpath* starts (renameat's second dirfd; default
+        *cwd*); *noreplace* is renameat2's RENAME_NOREPLACE (EEXIST instead of replacing).
+        """
         old_dir, old_name, _ = self.lookup_parent(oldpath, cwd)
-        new_dir, new_name, _ = self.lookup_parent(newpath, cwd)
+        new_dir, new_name, _ = self.lookup_parent(newpath, new_cwd if new_cwd is not None else cwd)
         if old_name in (b"", b".", b"..") or new_name in (b"", b".", b".."):
             raise LinuxError(EBUSY if not old_name or not new_name else EINVAL)
         inode = old_dir.lookup(old_name)
         assert new_dir.children is not None
         victim = new_dir.children.get(new_name)
+        if noreplace and victim is not None:
+            raise LinuxError(EEXIST)
         if victim is inode:
             return  # renaming a file onto itself (or another link to it) does nothing
         if inode.is_dir:

@@ -11,9 +11,21 @@ from __future__ import annotations
 import struct
 
 from ..device.host_stream import TCGETS, TIOCGWINSZ
-from ..error import EINVAL, ENOENT, ENOTDIR, ERANGE, LinuxError
+from ..error import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE, LinuxError
 from ..fs.pipe import new_pipe
-from ..fs.vfs import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_NONBLOCK
+from ..fs.vfs import (
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    AT_REMOVEDIR,
+    AT_SYMLINK_FOLLOW,
+    AT_SYMLINK_NOFOLLOW,
+    O_CLOEXEC,
+    O_CREAT,
+    O_NONBLOCK,
+    set_mode,
+    set_owner,
+    set_times,
+)
 from . import numbers as nr
 from .args import s32, s64
 
@@ -405,6 +417,222 @@ def sys_umask(t, mask, *_):
     return old
 
 
+# --- changing attributes: chmod, chown, utimensat, truncate ------------------------------
+
+
+def _fd_inode(t, fd):
+    """The inode behind an open file descriptor (EBADF for pipes and other inode-less files)."""
+    inode = getattr(_file(t, fd), "inode", None)
+    if inode is None:
+        raise LinuxError(EBADF)
+    return inode
+
+
+def _target_inode(t, dirfd, pathname, flags):
+    """The inode a *at() call names: a path, or dirfd itself (AT_EMPTY_PATH, empty path)."""
+    path = _path(t, pathname)
+    if not path:
+        if not flags & AT_EMPTY_PATH:
+            raise LinuxError(ENOENT)
+        if s32(dirfd) == AT_FDCWD:
+            return t.process.cwd
+        return _fd_inode(t, dirfd)
+    return t.kernel.vfs.lookup(path, _start_dir(t, dirfd), not flags & AT_SYMLINK_NOFOLLOW)
+
+
+def sys_fchmodat2(t, dirfd, pathname, mode, flags, *_):
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise LinuxError(EINVAL)
+    inode = _target_inode(t, dirfd, pathname, flags)
+    if inode.is_symlink:
+        raise LinuxError(EOPNOTSUPP)  # Linux cannot change a symlink's (unused) mode
+    set_mode(inode, mode)
+    return 0
+
+
+def sys_fchmodat(t, dirfd, pathname, mode, *_):
+    return sys_fchmodat2(t, dirfd, pathname, mode, 0)
+
+
+def sys_chmod(t, pathname, mode, *_):
+    return sys_fchmodat2(t, AT_FDCWD, pathname, mode, 0)
+
+
+def sys_fchmod(t, fd, mode, *_):
+    set_mode(_fd_inode(t, fd), mode)
+    return 0
+
+
+def sys_fchownat(t, dirfd, pathname, owner, group, flags, *_):
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise LinuxError(EINVAL)
+    set_owner(_target_inode(t, dirfd, pathname, flags), owner & 0xFFFF_FFFF, group & 0xFFFF_FFFF)
+    return 0
+
+
+def sys_chown(t, pathname, owner, group, *_):
+    return sys_fchownat(t, AT_FDCWD, pathname, owner, group, 0)
+
+
+def sys_lchown(t, pathname, owner, group, *_):
+    return sys_fchownat(t, AT_FDCWD, pathname, owner, group, AT_SYMLINK_NOFOLLOW)
+
+
+def sys_fchown(t, fd, owner, group, *_):
+    set_owner(_fd_inode(t, fd), owner & 0xFFFF_FFFF, group & 0xFFFF_FFFF)
+    return 0
+
+
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+_timespec2 = struct.Struct("<qqqq")
+_timeval2 = struct.Struct("<qqqq")
+
+
+def _set_times(t, inode, times: tuple[tuple[int, int], tuple[int, int]] | None) -> int:
+    """Apply (atime, mtime) as (sec, nsec) pairs with UTIME_NOW/UTIME_OMIT; None = both now."""
+    now = inode.fs.clock()
+    if times is None:
+        set_times(inode, now, now)
+        return 0
+    values: list[int | None] = []
+    for sec, nsec in times:
+        if nsec == UTIME_OMIT:
+            values.append(None)
+        elif nsec == UTIME_NOW:
+            values.append(now)
+        elif not 0 <= nsec < 1_000_000_000:
+            raise LinuxError(EINVAL)
+        else:
+            values.append(sec * 1_000_000_000 + nsec)
+    if values[0] is None and values[1] is None:
+        return 0  # both omitted: nothing changes, not even ctime
+    set_times(inode, values[0], values[1])
+    return 0
+
+
+def sys_utimensat(t, dirfd, pathname, times, flags, *_):
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise LinuxError(EINVAL)
+    pairs = None
+    if times:
+        a_sec, a_nsec, m_sec, m_nsec = _timespec2.unpack(t.process.read_bytes(times, 32))
+        pairs = ((a_sec, a_nsec), (m_sec, m_nsec))
+    if not pathname:  # futimens(fd, times): glibc passes a NULL path
+        if flags & AT_SYMLINK_NOFOLLOW:
+            raise LinuxError(EINVAL)
+        if s32(dirfd) == AT_FDCWD:
+            raise LinuxError(EFAULT)
+        inode = _fd_inode(t, dirfd)
+    else:
+        inode = _target_inode(t, dirfd, pathname, flags)
+    return _set_times(t, inode, pairs)
+
+
+def sys_futimesat(t, dirfd, pathname, times, *_):
+    pairs = None
+    if times:
+        a_sec, a_usec, m_sec, m_usec = _timeval2.unpack(t.process.read_bytes(times, 32))
+        if not (0 <= a_usec < 1_000_000 and 0 <= m_usec < 1_000_000):
+            raise LinuxError(EINVAL)
+        pairs = ((a_sec, a_usec * 1000), (m_sec, m_usec * 1000))
+    inode = t.kernel.vfs.lookup(_path(t, pathname), _start_dir(t, dirfd))
+    return _set_times(t, inode, pairs)
+
+
+def sys_utimes(t, pathname, times, *_):
+    return sys_futimesat(t, AT_FDCWD, pathname, times)
+
+
+def sys_utime(t, pathname, times, *_):
+    pairs = None
+    if times:
+        actime, modtime = struct.unpack("<qq", t.process.read_bytes(times, 16))
+        pairs = ((actime, 0), (modtime, 0))
+    return _set_times(t, t.kernel.vfs.lookup(_path(t, pathname), t.process.cwd), pairs)
+
+
+def sys_truncate(t, pathname, length, *_):
+    t.kernel.vfs.truncate(_path(t, pathname), s64(length), t.process.cwd)
+    return 0
+
+
+def sys_ftruncate(t, fd, length, *_):
+    file = _file(t, fd)
+    if getattr(file, "inode", None) is None:
+        raise LinuxError(EINVAL)  # pipes, sockets, terminals
+    file.truncate(s64(length))  # EINVAL unless a regular file open for writing
+    return 0
+
+
+# --- names: rename, link, symlink ----------------------------------------------------------
+
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+
+
+def sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags, *_):
+    flags = flags & 0xFFFF_FFFF
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
+        raise LinuxError(EINVAL)
+    if flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE:
+        raise LinuxError(EINVAL)
+    if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT):
+        raise LinuxError(EINVAL)  # not supported by this ramfs (tmpfs has them)
+    old, new = _path(t, oldpath), _path(t, newpath)
+    t.kernel.vfs.rename(old, new, _start_dir(t, olddirfd), _start_dir(t, newdirfd),
+                        noreplace=bool(flags & RENAME_NOREPLACE))  # fmt: skip
+    return 0
+
+
+def sys_renameat(t, olddirfd, oldpath, newdirfd, newpath, *_):
+    return sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, 0)
+
+
+def sys_rename(t, oldpath, newpath, *_):
+    return sys_renameat2(t, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+
+
+def sys_linkat(t, olddirfd, oldpath, newdirfd, newpath, flags, *_):
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+        raise LinuxError(EINVAL)
+    old, new = _path(t, oldpath), _path(t, newpath)
+    vfs = t.kernel.vfs
+    if not old and flags & AT_EMPTY_PATH:
+        vfs.link_inode(_fd_inode(t, olddirfd), new, _start_dir(t, newdirfd))
+        return 0
+    vfs.link(old, new, _start_dir(t, olddirfd), bool(flags & AT_SYMLINK_FOLLOW), _start_dir(t, newdirfd))
+    return 0
+
+
+def sys_link(t, oldpath, newpath, *_):
+    return sys_linkat(t, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+
+
+def sys_symlinkat(t, target, newdirfd, linkpath, *_):
+    t.kernel.vfs.symlink(_path(t, target), _path(t, linkpath), _start_dir(t, newdirfd))
+    return 0
+
+
+def sys_symlink(t, target, linkpath, *_):
+    return sys_symlinkat(t, target, AT_FDCWD, linkpath)
+
+
+# --- flushing: everything is already in memory ---------------------------------------------
+
+
+def sys_fsync(t, fd, *_):
+    _file(t, fd)  # EBADF for a bad descriptor; a RAM file system has nothing to flush
+    return 0
+
+
+def sys_sync(t, *_):
+    return 0
+
+
 BLOCKING = True
 SYSCALLS = (
     (nr.SYS_PIPE, sys_pipe, False),
@@ -448,4 +676,29 @@ SYSCALLS = (
     (nr.SYS_UMASK, sys_umask, False),
     (nr.SYS_STATFS, sys_statfs, False),
     (nr.SYS_FSTATFS, sys_fstatfs, False),
+    (nr.SYS_CHMOD, sys_chmod, False),
+    (nr.SYS_FCHMOD, sys_fchmod, False),
+    (nr.SYS_FCHMODAT, sys_fchmodat, False),
+    (nr.SYS_FCHMODAT2, sys_fchmodat2, False),
+    (nr.SYS_CHOWN, sys_chown, False),
+    (nr.SYS_LCHOWN, sys_lchown, False),
+    (nr.SYS_FCHOWN, sys_fchown, False),
+    (nr.SYS_FCHOWNAT, sys_fchownat, False),
+    (nr.SYS_UTIMENSAT, sys_utimensat, False),
+    (nr.SYS_FUTIMESAT, sys_futimesat, False),
+    (nr.SYS_UTIMES, sys_utimes, False),
+    (nr.SYS_UTIME, sys_utime, False),
+    (nr.SYS_TRUNCATE, sys_truncate, False),
+    (nr.SYS_FTRUNCATE, sys_ftruncate, False),
+    (nr.SYS_RENAME, sys_rename, False),
+    (nr.SYS_RENAMEAT, sys_renameat, False),
+    (nr.SYS_RENAMEAT2, sys_renameat2, False),
+    (nr.SYS_LINK, sys_link, False),
+    (nr.SYS_LINKAT, sys_linkat, False),
+    (nr.SYS_SYMLINK, sys_symlink, False),
+    (nr.SYS_SYMLINKAT, sys_symlinkat, False),
+    (nr.SYS_FSYNC, sys_fsync, False),
+    (nr.SYS_FDATASYNC, sys_fsync, False),
+    (nr.SYS_SYNCFS, sys_fsync, False),
+    (nr.SYS_SYNC, sys_sync, False),
 )
