@@ -179,3 +179,49 @@ def assert_same(root: Path, argv: list[str], expected_status: int | None = None)
     if expected_status is not None:
         assert want.status == expected_status
     return want
+
+
+# --- one C program of images/src, under musl and glibc: natively vs in the lab ---------
+
+LIBCS = ["musl", "glibc"]
+#: Native runs take at most ~1.2 s (alarm_timer); anything near this limit is a hang.
+NATIVE_TIMEOUT = 20
+#: Wall-clock limit for one lab run (boot, run, shutdown); they take about a second.
+LAB_TIMEOUT = 60
+LAB_OPTIONS: dict[str, object] = {"memcheck": True, **({"deterministic": True} if HAS_DETERMINISTIC else {})}
+
+
+def empty_tmp(root: Path) -> None:
+    """Empty the tree's /tmp, so nothing a native run left behind reaches the lab."""
+    for entry in (root / "tmp").iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def lab_isolated(root: Path, argv: list[str], **options: object) -> Outcome:
+    return check_result(run_isolated(argv, timeout=LAB_TIMEOUT, root=root, **LAB_OPTIONS, **options))
+
+
+def _lines(data: bytes) -> list[str]:
+    return data.decode(errors="replace").splitlines()
+
+
+def assert_program_same(request, root: Path, name: str, libc: str) -> None:
+    """Run images/src/NAME (its musl build, or its glibc build from the ``glibc_root``
+    fixture) natively and in the lab; it must finish ("done", status 0) natively and
+    print the same bytes with the same status in the lab."""
+    if libc == "glibc":
+        request.getfixturevalue("glibc_root")
+    argv = [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
+    empty_tmp(root)
+    want = native(root, argv, timeout=NATIVE_TIMEOUT)
+    assert want.status == 0, f"{argv} natively: status {want.status}\n{want.stdout.decode(errors='replace')}"
+    assert want.stdout.endswith(b"done\n"), f"{argv} natively did not finish: {want.stdout[-500:]!r}"
+    empty_tmp(root)
+    got = lab_isolated(root, argv)
+    # Lines first, for a readable diff; then the exact bytes.
+    assert _lines(got.stdout) == _lines(want.stdout), f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
+    assert got.stdout == want.stdout
+    assert got.status == want.status, f"{argv}: status {got.status} in lab, {want.status} natively"

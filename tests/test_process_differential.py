@@ -27,7 +27,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from oracle import HAS_DETERMINISTIC, IMAGES_BIN, Outcome, check_result, load_build, native, run_isolated
+from oracle import (
+    IMAGES_BIN,
+    LIBCS,
+    assert_program_same,
+    lab_isolated,
+    load_build,
+)
 
 #: Programs compared natively and in the lab (all exit 0 natively).
 PROGRAMS = [
@@ -44,58 +50,21 @@ PROGRAMS = [
     "clone_threads",
     "rlimits_misc",
 ]
-LIBCS = ["musl", "glibc"]
-#: Native runs take at most ~1.2 s (alarm_timer); anything near this limit is a hang.
-NATIVE_TIMEOUT = 20
-#: Wall-clock limit for one lab run (boot, run, shutdown); they take about a second.
-LAB_TIMEOUT = 60
-LAB_OPTIONS: dict[str, object] = {"memcheck": True, **({"deterministic": True} if HAS_DETERMINISTIC else {})}
 #: The fork bomb's machine: small, so that fork() runs out of memory or tasks early.
 FORK_BOMB_RAM = 32 << 20
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 
 
-def _empty_tmp(root: Path) -> None:
-    tmp = root / "tmp"
-    for entry in tmp.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-
-
-def _lab(root: Path, argv: list[str], **options: object) -> Outcome:
-    return check_result(run_isolated(argv, timeout=LAB_TIMEOUT, root=root, **LAB_OPTIONS, **options))
-
-
-def _text(data: bytes) -> list[str]:
-    return data.decode(errors="replace").splitlines()
-
-
 @needs_root
 @pytest.mark.parametrize("libc", LIBCS)
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_program(request: pytest.FixtureRequest, root: Path, name: str, libc: str) -> None:
-    if libc == "glibc":
-        request.getfixturevalue("glibc_root")
-    argv = [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
-
-    _empty_tmp(root)
-    want = native(root, argv, timeout=NATIVE_TIMEOUT)
-    assert want.status == 0, f"{argv} natively: status {want.status}\n{want.stdout.decode(errors='replace')}"
-    assert want.stdout.endswith(b"done\n"), f"{argv} natively did not finish: {want.stdout[-500:]!r}"
-
-    _empty_tmp(root)
-    got = _lab(root, argv)
-    # Lines first, for a readable diff; then the exact bytes.
-    assert _text(got.stdout) == _text(want.stdout), f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
-    assert got.stdout == want.stdout
-    assert got.status == want.status, f"{argv}: status {got.status} in lab, {want.status} natively"
+    assert_program_same(request, root, name, libc)
 
 
 @pytest.mark.parametrize("libc", LIBCS)
-def test_fork_bomb_in_the_lab(tmp_path: Path, libc: str) -> None:
+def test_fork_bomb_in_thelab_isolated(tmp_path: Path, libc: str) -> None:
     tree = tmp_path / "root"
     (tree / "bin").mkdir(parents=True)
     if libc == "musl":
@@ -108,8 +77,8 @@ def test_fork_bomb_in_the_lab(tmp_path: Path, libc: str) -> None:
         except RuntimeError as error:
             pytest.skip(f"cannot build static glibc programs: {error}")
 
-    got = _lab(tree, ["/bin/fork_bomb"], ram_size=FORK_BOMB_RAM)
-    lines = _text(got.stdout)
+    got = lab_isolated(tree, ["/bin/fork_bomb"], ram_size=FORK_BOMB_RAM)
+    lines = got.stdout.decode(errors="replace").splitlines()
     assert got.status == 0, lines
     for line in [
         "fork eventually failed: EAGAIN or ENOMEM: yes",
