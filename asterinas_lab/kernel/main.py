@@ -101,6 +101,7 @@ class Kernel:
             fs.root.mkdir(b"proc", 0o555)
         self.vfs = Vfs(fs)
         self.vfs.mount(ProcFs(self), b"/proc")
+        self._mount_tmp(fs, total_frames)
         log(f"kernel: root file system unpacked from a {len(boot_info.initramfs)}-byte initramfs")
         if self.deterministic:
             log("kernel: deterministic mode: virtual clock, preemption by syscall count")
@@ -333,6 +334,23 @@ class Kernel:
         if inode.is_symlink and budget > 0 and inode.target:
             return self._realpath(inode.target, parent, budget - 1)
         return full
+
+    def _mount_tmp(self, fs: RamFs, total_frames: int) -> None:
+        """Mount a tmpfs on /tmp, sized like Linux's default (half of RAM).
+
+        Whatever the initramfs put in /tmp moves into the new file system, and the
+        mount's root takes over the directory's mode, owner and times (usually 1777).
+        """
+        tmp = (fs.root.children or {}).get(b"tmp")
+        if tmp is None or not tmp.is_dir:
+            return
+        tmpfs = RamFs(max_bytes=total_frames * 4096 // 2)
+        root = tmpfs.root
+        root.mode, root.uid, root.gid = tmp.mode, tmp.uid, tmp.gid
+        tmpfs.adopt(root, tmp)
+        root.atime_ns, root.mtime_ns, root.ctime_ns = tmp.atime_ns, tmp.mtime_ns, tmp.ctime_ns
+        assert self.vfs is not None
+        self.vfs.mount(tmpfs, b"/tmp")
 
     def memory_stats(self) -> tuple[int, int]:
         return ostd.memory_stats()

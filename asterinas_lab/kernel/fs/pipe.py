@@ -15,7 +15,7 @@ from __future__ import annotations
 from itertools import count
 
 from ...ostd import Task, WaitQueue
-from ..error import EAGAIN, EBADF, ENOTTY, EPIPE, LinuxError, MustBlock
+from ..error import EAGAIN, EBADF, ENOTTY, ENXIO, EPIPE, LinuxError, MustBlock
 from ..process.signal.constants import SIGPIPE
 from ..process.signal.deliver import send_to_thread
 from ..process.signal.pause import pause_until
@@ -23,7 +23,7 @@ from ..process.signal.state import SigInfo
 from .pollee import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
 from .stat import S_IFIFO, Kstat, pack_stat, pack_statx
 from .stream import StreamFile
-from .vfs import O_NONBLOCK, O_RDONLY, O_WRONLY, SETFL_MASK
+from .vfs import O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, SETFL_MASK
 
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
@@ -40,6 +40,10 @@ class Pipe:
         self.queue = WaitQueue()  # readers and writers both wait here
         self.pollee = Pollee()  # poll/select/epoll waiters
         self.ino = next(_pipe_ino)
+        #: How many times a read/write end was opened (Linux's r_counter/w_counter):
+        #: a FIFO open waits for the *other* counter to move, not for a count > 0.
+        self.r_counter = 0
+        self.w_counter = 0
 
     def wake(self) -> None:
         """The pipe changed: wake readers, writers and pollers."""
@@ -173,6 +177,128 @@ class PipeEnd(StreamFile):
             return mask | (POLLERR if not pipe.readers else 0)
         mask = POLLIN | POLLRDNORM if pipe.buffer else 0
         return mask | (POLLHUP if not pipe.writers else 0)
+
+
+class FifoEnd(PipeEnd):
+    """One end of a named pipe (a FIFO inode): a pipe end that stats as its inode."""
+
+    def __init__(self, inode, pipe: Pipe, readable: bool, writable: bool, flags: int, path: bytes) -> None:
+        super().__init__(pipe, writable and not readable, flags)
+        self.inode = inode
+        self.path = path
+        self.both = readable and writable
+        self.flags = (O_RDWR if self.both else self.flags & O_ACCMODE) | (flags & O_NONBLOCK)
+
+    def __repr__(self) -> str:
+        return f"<FifoEnd {self.path!r} flags={self.flags:#o}>"
+
+    @property
+    def readable(self) -> bool:
+        return self.both or not self.is_writer
+
+    @property
+    def writable(self) -> bool:
+        return self.both or self.is_writer
+
+    def fd_acquire(self) -> None:
+        if self.both:
+            self.pipe.readers += 1
+            self.pipe.writers += 1
+        else:
+            super().fd_acquire()
+
+    def fd_release(self) -> None:
+        if self.both:
+            self.pipe.readers -= 1
+            self.pipe.writers -= 1
+            self.pipe.wake()
+        else:
+            super().fd_release()
+
+    def read(self, count: int) -> bytes:
+        if self.both:
+            self.is_writer = False
+            try:
+                return super().read(count)
+            finally:
+                self.is_writer = False
+        return super().read(count)
+
+    def write(self, data: bytes) -> int:
+        if self.both:
+            self.is_writer = True
+            try:
+                return super().write(data)
+            finally:
+                self.is_writer = False
+        return super().write(data)
+
+    def stat(self) -> bytes:
+        return pack_stat(self.inode.getattr())
+
+    def statx(self, mask: int = 0x7FF) -> bytes:
+        return pack_statx(self.inode.getattr(), mask)
+
+    def poll(self) -> int:
+        if not self.both:
+            return super().poll()
+        mask = POLLIN | POLLRDNORM if self.pipe.buffer else 0
+        if PIPE_CAPACITY - len(self.pipe.buffer) >= PIPE_BUF:
+            mask |= POLLOUT | POLLWRNORM
+        return mask
+
+
+def open_fifo(inode, flags: int, path: bytes) -> FifoEnd:
+    """open(2) of a FIFO (Linux's ``fifo_open``).
+
+    O_RDONLY waits until a writer opens (unless O_NONBLOCK); O_WRONLY waits until a
+    reader opens, or fails with ENXIO under O_NONBLOCK when there is none; O_RDWR never
+    waits. The waiting end counts as open while it waits, so the other side's open
+    does not wait too. On the fast path nothing is changed before MustBlock.
+    """
+    pipe = inode.pipe
+    if pipe is None or (not pipe.readers and not pipe.writers):
+        pipe = inode.pipe = Pipe()  # a FIFO with no open ends holds no data
+    accmode = flags & O_ACCMODE
+    nonblock = bool(flags & O_NONBLOCK)
+    if accmode == O_RDWR:
+        pipe.r_counter += 1
+        pipe.w_counter += 1
+        pipe.wake()
+        return FifoEnd(inode, pipe, True, True, flags, path)
+    reading = accmode == O_RDONLY
+    if not reading and nonblock and not pipe.readers:
+        raise LinuxError(ENXIO)
+    other_open = pipe.writers if reading else pipe.readers
+    if not other_open and not nonblock:
+        thread = Task.current().data
+        if thread.in_fast_path:
+            raise MustBlock
+        # Count this end as open while waiting, so the other side's open can complete.
+        if reading:
+            pipe.readers += 1
+            pipe.r_counter += 1
+            seen = pipe.w_counter
+        else:
+            pipe.writers += 1
+            pipe.w_counter += 1
+            seen = pipe.r_counter
+        pipe.wake()
+        try:
+            pause_until(thread, lambda: (pipe.w_counter if reading else pipe.r_counter) != seen, pipe.queue)
+        finally:
+            # The descriptor table counts the end again when it installs the file.
+            if reading:
+                pipe.readers -= 1
+            else:
+                pipe.writers -= 1
+    else:
+        if reading:
+            pipe.r_counter += 1
+        else:
+            pipe.w_counter += 1
+        pipe.wake()
+    return FifoEnd(inode, pipe, reading, not reading, flags, path)
 
 
 def _room_for(pipe: Pipe, need: int):

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import itertools
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from asterinas_lab.kernel.error import EEXIST, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, LinuxError
+from asterinas_lab.kernel.error import EEXIST, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, LinuxError
 from asterinas_lab.kernel.fs.stat import (
     S_IFCHR,
     S_IFDIR,
+    S_IFIFO,
     S_IFLNK,
     S_IFMT,
     S_IFREG,
@@ -67,6 +69,8 @@ class Inode:
         "parent",
         "device",
         "page_cache",
+        "pipe",
+        "__weakref__",
     )
 
     def __init__(self, fs: RamFs, ino: int, mode: int, uid: int, gid: int, rdev: int) -> None:
@@ -89,6 +93,10 @@ class Inode:
         self.device: CharDevice | None = None
         # Frames of MAP_SHARED mappings of this file (vm/shared.py), kept in sync.
         self.page_cache = None
+        # The shared pipe of a FIFO while it has readers or writers (fs/pipe.py).
+        self.pipe = None
+        if self.is_reg and getattr(fs, "max_bytes", None) is not None:
+            fs.track(self)
 
     def __repr__(self) -> str:
         return f"<Inode ino={self.ino} mode={self.mode:o} nlink={self.nlink}>"
@@ -158,9 +166,15 @@ class Inode:
             ctime_ns=self.ctime_ns,
         )
 
+    @property
+    def is_fifo(self) -> bool:
+        return self.mode & S_IFMT == S_IFIFO
+
     def truncate(self, length: int) -> None:
         """Cut or zero-extend a regular file (the "hole" reads back as zeros)."""
         assert self.data is not None
+        if length > len(self.data):
+            self.fs.check_space(len(self.data), length, partial=False)
         if length < len(self.data):
             del self.data[length:]
         else:
@@ -283,9 +297,22 @@ class Inode:
 class RamFs:
     """An in-memory file system: an inode-number allocator, a device number and a root."""
 
-    def __init__(self, clock: Callable[[], int] = time.time_ns, dev: int | None = None) -> None:
-        """*clock* returns nanoseconds since the epoch; tests may pass a fake clock."""
+    def __init__(
+        self,
+        clock: Callable[[], int] = time.time_ns,
+        dev: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
+        """*clock* returns nanoseconds since the epoch; tests may pass a fake clock.
+
+        *max_bytes* limits the file contents, counted in whole pages like tmpfs's
+        ``size=`` option; ``None`` means no limit (a plain ramfs).
+        """
         self.clock = clock
+        self.max_bytes = max_bytes
+        #: Regular files still alive (named or open), to count used pages (tmpfs
+        #: frees a file's pages only when its last link and last open file are gone).
+        self._files: weakref.WeakSet[Inode] = weakref.WeakSet()
         self.dev = dev if dev is not None else makedev(0, next(_anon_minor))
         self._next_ino = itertools.count(1)
         self.root = self.alloc_inode(S_IFDIR | 0o755, 0, 0)
@@ -294,3 +321,66 @@ class RamFs:
     def alloc_inode(self, mode: int, uid: int = 0, gid: int = 0, rdev: int = 0) -> Inode:
         """Make a new, nameless inode with the next inode number."""
         return Inode(self, next(self._next_ino), mode, uid, gid, rdev)
+
+    # ----- space accounting (tmpfs size=) -----
+
+    def track(self, inode: Inode) -> None:
+        self._files.add(inode)
+
+    @property
+    def max_pages(self) -> int | None:
+        return None if self.max_bytes is None else self.max_bytes // PAGE_SIZE
+
+    def used_pages(self) -> int:
+        """Pages held by file contents (statfs f_blocks - f_bfree)."""
+        return sum(_pages(len(f.data)) for f in list(self._files) if f.data is not None)
+
+    def check_space(self, old_len: int, new_len: int, partial: bool = True) -> int:
+        """How long a file of *old_len* bytes may grow towards *new_len*.
+
+        Returns *new_len* when it fits. Otherwise, with *partial*, the largest length that
+        still fits (a write stores what fits, like tmpfs); ENOSPC when nothing more fits
+        or *partial* is false.
+        """
+        limit = self.max_pages
+        if limit is None or new_len <= old_len:
+            return new_len
+        extra = _pages(new_len) - _pages(old_len)
+        if extra <= 0:
+            return new_len
+        available = limit - self.used_pages()
+        if extra <= available:
+            return new_len
+        allowed = (_pages(old_len) + max(available, 0)) * PAGE_SIZE
+        if not partial or allowed <= old_len:
+            raise LinuxError(ENOSPC)
+        return allowed
+
+    def adopt(self, directory: Inode, source: Inode) -> None:
+        """Move every entry of *source* (a directory of another RamFs) into *directory*.
+
+        Used at boot to mount a fresh tmpfs on /tmp without losing what the initramfs
+        put there: the inodes get this file system's device and inode numbers.
+        """
+        children = source.entries()
+        for name, child in list(children.items()):
+            del children[name]
+            self._rehome(child)
+            directory.entries()[name] = child
+            if child.is_dir:
+                child.parent = directory
+                source.nlink -= 1
+                directory.nlink += 1
+
+    def _rehome(self, inode: Inode) -> None:
+        inode.fs = self
+        inode.ino = next(self._next_ino)
+        if inode.data is not None and self.max_bytes is not None:
+            self.track(inode)
+        for child in (inode.children or {}).values():
+            if child.fs is not self:
+                self._rehome(child)
+
+
+def _pages(length: int) -> int:
+    return (length + PAGE_SIZE - 1) // PAGE_SIZE

@@ -33,12 +33,16 @@ from asterinas_lab.kernel.error import (
     EISDIR,
     ELOOP,
     ENAMETOOLONG,
+    ENODEV,
     ENOENT,
+    ENOSPC,
     ENOTDIR,
     ENOTEMPTY,
     ENOTTY,
     ENXIO,
+    EOPNOTSUPP,
     EPERM,
+    EXDEV,
     LinuxError,
 )
 from asterinas_lab.kernel.fs.ramfs import Inode, RamFs
@@ -257,6 +261,12 @@ class OpenFile:
         end = offset + len(data)
         if end > MAX_FILE_BYTES:
             raise LinuxError(EFBIG)
+        if end > len(inode.data):
+            # A size-limited tmpfs stores what fits and reports a short write.
+            end = inode.fs.check_space(len(inode.data), end)
+            if end <= offset:
+                raise LinuxError(ENOSPC)
+            data = data[: end - offset]
         if offset > len(inode.data):
             # Writing past the end leaves a "hole" that reads back as zeros.
             inode.data.extend(bytes(offset - len(inode.data)))
@@ -344,6 +354,27 @@ class OpenFile:
         if length > MAX_FILE_BYTES:
             raise LinuxError(EFBIG)
         self.inode.truncate(length)
+
+    def fallocate(self, mode: int, offset: int, length: int) -> None:
+        """fallocate(2): mode 0 makes sure [offset, offset+length) is allocated, growing
+        the file with zeros; other modes (KEEP_SIZE, PUNCH_HOLE, ...) are EOPNOTSUPP."""
+        if offset < 0 or length <= 0:
+            raise LinuxError(EINVAL)
+        if not self.writable:
+            raise LinuxError(EBADF)
+        inode = self.inode
+        if inode.is_dir:
+            raise LinuxError(EISDIR)
+        if not inode.is_reg or inode.data is None:
+            raise LinuxError(ENODEV)
+        if mode:
+            raise LinuxError(EOPNOTSUPP)
+        end = offset + length
+        if end > MAX_FILE_BYTES:
+            raise LinuxError(EFBIG)
+        if end > len(inode.data):
+            inode.fs.check_space(len(inode.data), end, partial=False)
+            inode.truncate(end)
 
     # ----- directories -----
 
@@ -677,6 +708,19 @@ class Vfs:
         parent, name = self._new_name(path, cwd)
         return parent.mkdir(name, mode & ~umask & 0o7777)
 
+    def mknod(
+        self, path: PathLike, mode: int, rdev: int = 0, cwd: Inode | None = None, umask: int = 0o022
+    ) -> Inode:
+        """mknod(2): a FIFO, socket, device node or (type 0 or S_IFREG) an empty file."""
+        kind = mode & 0o170000 or S_IFREG
+        if kind not in (S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK):
+            raise LinuxError(EINVAL)
+        parent, name = self._new_name(path, cwd)
+        perm = mode & ~umask & 0o7777
+        if kind == S_IFREG:
+            return parent.create(name, perm)
+        return parent.mknod(name, kind | perm, rdev if kind in (S_IFCHR, S_IFBLK) else 0)
+
     def symlink(self, target: PathLike, linkpath: PathLike, cwd: Inode | None = None) -> Inode:
         """symlink(2). The target is stored verbatim and may not exist (dangling)."""
         raw_target = _as_bytes(target)
@@ -712,6 +756,8 @@ class Vfs:
         if inode.nlink == 0:
             raise LinuxError(ENOENT)  # an unlinked (O_TMPFILE-less) file cannot come back
         parent, name = self._new_name(newpath, cwd)
+        if parent.fs is not inode.fs:
+            raise LinuxError(EXDEV)  # a hard link cannot cross a mount
         parent.link(name, inode)
 
     def unlink(self, path: PathLike, cwd: Inode | None = None) -> None:
@@ -760,6 +806,8 @@ class Vfs:
         if old_name in (b"", b".", b"..") or new_name in (b"", b".", b".."):
             raise LinuxError(EBUSY if not old_name or not new_name else EINVAL)
         inode = old_dir.lookup(old_name)
+        if old_dir.fs is not new_dir.fs or inode in self._mounted_on or inode in self._mounts:
+            raise LinuxError(EXDEV if old_dir.fs is not new_dir.fs else EBUSY)
         assert new_dir.children is not None
         victim = new_dir.children.get(new_name)
         if noreplace and victim is not None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import struct
 
 from ..device.host_stream import TCGETS, TIOCGWINSZ
-from ..error import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE, LinuxError
-from ..fs.pipe import new_pipe
+from ..error import EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE, ESPIPE, LinuxError
+from ..fs.pipe import new_pipe, open_fifo
 from ..fs.vfs import (
     AT_EMPTY_PATH,
     AT_FDCWD,
@@ -22,6 +22,7 @@ from ..fs.vfs import (
     O_CLOEXEC,
     O_CREAT,
     O_NONBLOCK,
+    O_PATH,
     set_mode,
     set_owner,
     set_times,
@@ -124,6 +125,71 @@ def sys_readv(t, fd, iov, iovcnt, *_):
     return done
 
 
+def _scatter(t, vecs, data: bytes) -> int:
+    done = 0
+    for base, length in vecs:
+        if done >= len(data):
+            break
+        chunk = data[done : done + length]
+        t.process.write_bytes(base, chunk)
+        done += len(chunk)
+    return done
+
+
+def sys_preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags, *_):
+    """preadv/preadv2: read at an offset into several buffers (offset -1: preadv2 uses
+    and advances the file position, like readv). On x86-64 the offset is pos_l alone."""
+    file = _file(t, fd)
+    if flags & 0xFFFF_FFFF:
+        raise LinuxError(EOPNOTSUPP)
+    vecs = _iovecs(t, iov, iovcnt)
+    offset = s64(pos_l)
+    count = min(sum(length for _, length in vecs), MAX_RW_COUNT)
+    if offset == -1:
+        data = file.read(count)
+    else:
+        if offset < 0:
+            raise LinuxError(EINVAL)
+        data = file.pread(count, offset)
+    return _scatter(t, vecs, data)
+
+
+def sys_preadv(t, fd, iov, iovcnt, pos_l, pos_h, *_):
+    if s64(pos_l) < 0:
+        _file(t, fd)
+        raise LinuxError(EINVAL)
+    return sys_preadv2(t, fd, iov, iovcnt, pos_l, pos_h, 0)
+
+
+def sys_pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags, *_):
+    file = _file(t, fd)
+    if flags & 0xFFFF_FFFF:
+        raise LinuxError(EOPNOTSUPP)
+    vecs = _iovecs(t, iov, iovcnt)
+    offset = s64(pos_l)
+    data = b"".join(t.process.read_bytes(base, length) for base, length in vecs if length)
+    if offset == -1:
+        return file.write(data) if data else 0
+    if offset < 0:
+        raise LinuxError(EINVAL)
+    return file.pwrite(data, offset)
+
+
+def sys_pwritev(t, fd, iov, iovcnt, pos_l, pos_h, *_):
+    if s64(pos_l) < 0:
+        _file(t, fd)
+        raise LinuxError(EINVAL)
+    return sys_pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, 0)
+
+
+def sys_fallocate(t, fd, mode, offset, length, *_):
+    file = _file(t, fd)
+    if getattr(file, "inode", None) is None or hasattr(file, "pipe"):
+        raise LinuxError(ESPIPE if hasattr(file, "pipe") else ENODEV)
+    file.fallocate(s32(mode), s64(offset), s64(length))
+    return 0
+
+
 def sys_lseek(t, fd, offset, whence, *_):
     return _file(t, fd).lseek(s64(offset), s32(whence))
 
@@ -179,6 +245,8 @@ def sys_openat(t, dirfd, pathname, flags, mode, *_):
     flags = s32(flags)
     kernel = t.kernel
     file = kernel.vfs.open(path, flags, mode & 0o7777, _start_dir(t, dirfd), t.process.umask)
+    if file.inode.is_fifo and not flags & O_PATH:
+        file = open_fifo(file.inode, flags, path)  # may sleep until the other end opens
     return t.process.files.install(file, cloexec=bool(flags & O_CLOEXEC))
 
 
@@ -192,6 +260,27 @@ def sys_creat(t, pathname, mode, *_):
 
 def sys_close(t, fd, *_):
     t.process.files.close(s32(fd))
+    return 0
+
+
+CLOSE_RANGE_UNSHARE = 1 << 1
+CLOSE_RANGE_CLOEXEC = 1 << 2
+
+
+def sys_close_range(t, first, last, flags, *_):
+    first, last, flags = first & 0xFFFF_FFFF, last & 0xFFFF_FFFF, flags & 0xFFFF_FFFF
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise LinuxError(EINVAL)
+    process = t.process
+    if flags & CLOSE_RANGE_UNSHARE and process.files.users > 1:
+        shared, process.files = process.files, process.files.copy()
+        shared.users -= 1
+    files = process.files
+    for fd in [fd for fd, _ in files.items() if first <= fd <= last]:
+        if flags & CLOSE_RANGE_CLOEXEC:
+            files.set_cloexec(fd, True)
+        else:
+            files.close(fd)
     return 0
 
 
@@ -239,9 +328,29 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     raise LinuxError(EINVAL)
 
 
+FIONREAD = 0x541B
+FIONBIO = 0x5421
+
+
 def sys_ioctl(t, fd, cmd, arg, *_):
     file = _file(t, fd)
     cmd = cmd & 0xFFFF_FFFF
+    if cmd == FIONBIO:
+        on = struct.unpack("<i", t.process.read_bytes(arg, 4))[0]
+        file.flags = file.flags | O_NONBLOCK if on else file.flags & ~O_NONBLOCK
+        return 0
+    if cmd == FIONREAD:
+        pipe = getattr(file, "pipe", None)
+        inode = getattr(file, "inode", None)
+        if pipe is not None:
+            count = len(pipe.buffer)
+        elif inode is not None and inode.is_reg and not getattr(file, "is_path_only", False):
+            count = inode.size - file.pos  # negative past the end, as in Linux
+        else:
+            count = None
+        if count is not None:
+            t.process.write_bytes(arg, struct.pack("<I", count & 0xFFFF_FFFF))
+            return 0
     if cmd == TCGETS and hasattr(file, "termios"):
         return t.process.write_bytes(arg, file.termios()) and 0
     if cmd == TIOCGWINSZ and hasattr(file, "winsize"):
@@ -313,9 +422,14 @@ def _pack_statfs(t, inode, file=None) -> bytes:
     if magic != TMPFS_MAGIC:  # procfs: no blocks, no inode counts
         flags = ST_VALID | ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME
         return _statfs.pack(magic, 4096, 0, 0, 0, 0, 0, dev & 0xFFFF_FFFF, dev >> 32, 255, 4096, flags)
-    total, free = t.kernel.memory_stats()
-    blocks = total // 2  # tmpfs's default size: half of RAM
-    bfree = min(blocks, free)
+    max_pages = getattr(fs, "max_pages", None)
+    if max_pages is not None:  # a size-limited tmpfs (/tmp): its own size and usage
+        blocks = max_pages
+        bfree = max(0, blocks - fs.used_pages())
+    else:
+        total, free = t.kernel.memory_stats()
+        blocks = total // 2  # tmpfs's default size: half of RAM
+        bfree = min(blocks, free)
     return _statfs.pack(magic, 4096, blocks, bfree, bfree, blocks, blocks - 1, dev & 0xFFFF_FFFF, dev >> 32,
                         255, 4096, ST_VALID | ST_RELATIME)  # fmt: skip
 
@@ -385,6 +499,16 @@ def sys_fchdir(t, fd, *_):
 def sys_mkdirat(t, dirfd, pathname, mode, *_):
     t.kernel.vfs.mkdir(_path(t, pathname), mode & 0o7777, _start_dir(t, dirfd), t.process.umask)
     return 0
+
+
+def sys_mknodat(t, dirfd, pathname, mode, dev, *_):
+    t.kernel.vfs.mknod(_path(t, pathname), mode & 0xFFFF_FFFF, dev & 0xFFFF_FFFF, _start_dir(t, dirfd),
+                       t.process.umask)  # fmt: skip
+    return 0
+
+
+def sys_mknod(t, pathname, mode, dev, *_):
+    return sys_mknodat(t, AT_FDCWD, pathname, mode, dev)
 
 
 def sys_mkdir(t, pathname, mode, *_):
@@ -649,6 +773,12 @@ SYSCALLS = (
     (nr.SYS_OPENAT, sys_openat, False),
     (nr.SYS_CREAT, sys_creat, False),
     (nr.SYS_CLOSE, sys_close, False),
+    (nr.SYS_CLOSE_RANGE, sys_close_range, False),
+    (nr.SYS_FALLOCATE, sys_fallocate, False),
+    (nr.SYS_PREADV, sys_preadv, BLOCKING),
+    (nr.SYS_PWRITEV, sys_pwritev, BLOCKING),
+    (nr.SYS_PREADV2, sys_preadv2, BLOCKING),
+    (nr.SYS_PWRITEV2, sys_pwritev2, BLOCKING),
     (nr.SYS_DUP, sys_dup, False),
     (nr.SYS_DUP2, sys_dup2, False),
     (nr.SYS_DUP3, sys_dup3, False),
@@ -670,6 +800,8 @@ SYSCALLS = (
     (nr.SYS_FCHDIR, sys_fchdir, False),
     (nr.SYS_MKDIRAT, sys_mkdirat, False),
     (nr.SYS_MKDIR, sys_mkdir, False),
+    (nr.SYS_MKNODAT, sys_mknodat, False),
+    (nr.SYS_MKNOD, sys_mknod, False),
     (nr.SYS_UNLINKAT, sys_unlinkat, False),
     (nr.SYS_UNLINK, sys_unlink, False),
     (nr.SYS_RMDIR, sys_rmdir, False),

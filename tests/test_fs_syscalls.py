@@ -1,0 +1,98 @@
+"""Differential tests for file-system syscalls: Linux is the oracle.
+
+Each program images/src/fs_*.c prints one deterministic line per check and ends with
+"done"; its musl build and its glibc build run natively (``chroot ROOT``, as root) and
+in the lab, and stdout and exit status must be identical (``oracle.assert_program_same``
+style).
+
+fs_tmpfs fills /tmp until ENOSPC. Natively /tmp of the root tree gets its own small
+tmpfs (``mount -t tmpfs -o size=8m``) for the run; in the lab /tmp is the kernel's
+size-limited tmpfs (half of a 32 MiB machine). The program prints only facts that do
+not depend on the size, so the two compare equal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from oracle import NATIVE_TIMEOUT, _lines, empty_tmp, lab_isolated, native
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+LIBCS = ["musl", "glibc"]
+SMALL_RAM = 32 << 20
+
+
+def _argv(request: pytest.FixtureRequest, name: str, libc: str) -> list[str]:
+    if libc == "glibc":
+        request.getfixturevalue("glibc_root")
+    return [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
+
+
+def _compare(root: Path, argv: list[str], want_native, **lab_options: object) -> None:
+    want = want_native()
+    assert want.status == 0, f"{argv} natively: status {want.status}\n{want.stdout.decode(errors='replace')}"
+    assert want.stdout.endswith(b"done\n"), f"{argv} natively did not finish: {want.stdout[-500:]!r}"
+    empty_tmp(root)
+    got = lab_isolated(root, argv, **lab_options)
+    assert _lines(got.stdout) == _lines(want.stdout), f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
+    assert got.stdout == want.stdout
+    assert got.status == want.status
+
+
+@contextlib.contextmanager
+def _small_tmpfs(tmp: Path) -> Iterator[None]:
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=1777", "tmpfs", str(tmp)],
+                          capture_output=True)  # fmt: skip
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {proc.stderr.decode(errors='replace').strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(tmp)], check=True)
+
+
+@needs_root
+@pytest.mark.parametrize("libc", LIBCS)
+def test_tmpfs_size_limit(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
+    argv = _argv(request, "fs_tmpfs", libc) + ["fill"]
+    empty_tmp(root)
+
+    def run_native():
+        with _small_tmpfs(root / "tmp"):
+            return native(root, argv, timeout=NATIVE_TIMEOUT)
+
+    _compare(root, argv, run_native, ram_size=SMALL_RAM)
+
+
+def _same_program(request: pytest.FixtureRequest, root: Path, name: str, libc: str, **lab_options: object) -> None:
+    argv = _argv(request, name, libc)
+    empty_tmp(root)
+    _compare(root, argv, lambda: native(root, argv, timeout=NATIVE_TIMEOUT), **lab_options)
+
+
+@needs_root
+@pytest.mark.parametrize("libc", LIBCS)
+def test_fifo(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
+    _same_program(request, root, "fs_fifo", libc)
+
+
+@needs_root
+def test_busybox_mkfifo(root: Path) -> None:
+    # No background job (busybox sh would need /dev/null): fd 3 holds both ends.
+    script = ("busybox mkfifo -m 640 /tmp/p && busybox stat -c '%F %a' /tmp/p && exec 3<>/tmp/p "
+              "&& echo through the fifo >&3 && busybox head -c 17 <&3 "
+              "&& busybox rm /tmp/p && echo done")  # fmt: skip
+    argv = ["/bin/busybox", "sh", "-c", script]
+    empty_tmp(root)
+    _compare(root, argv, lambda: native(root, argv, timeout=NATIVE_TIMEOUT))
+
+
+@needs_root
+@pytest.mark.parametrize("libc", LIBCS)
+def test_close_range_fallocate_preadv_fionread(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
+    _same_program(request, root, "fs_misc", libc)
