@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from ..error import EBADF, ENOTTY, LinuxError
 from ..fs.pollee import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
-from ..fs.stat import S_IFCHR, Kstat, makedev, pack_stat, pack_statx
+from ..fs.stat import S_IFCHR, Kstat, makedev
 from ..fs.stream import StreamFile
 from ..fs.vfs import O_RDWR
 
@@ -80,12 +80,6 @@ class HostStream(StreamFile):
                      rdev=makedev(5, 1), size=0, blksize=1024, blocks=0,
                      atime_ns=0, mtime_ns=0, ctime_ns=0)  # fmt: skip
 
-    def stat(self) -> bytes:
-        return pack_stat(self._kstat())
-
-    def statx(self, mask: int = 0x7FF) -> bytes:
-        return pack_statx(self._kstat(), mask)
-
     def termios(self) -> bytes:
         """The host terminal's ``struct termios`` (kernel layout, 36 bytes)."""
         import termios
@@ -101,6 +95,3 @@ class HostStream(StreamFile):
             raise LinuxError(ENOTTY)
         size = os.get_terminal_size(self.host_fd)
         return struct.pack("<HHHH", size.lines, size.columns, 0, 0)
-
-    def ioctl(self, cmd: int, arg: int) -> int:
-        raise LinuxError(ENOTTY)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..error import EEXIST, EINVAL, ENOENT, ENOTTY, EPERM, LinuxError
+from ..error import EEXIST, EINVAL, ENOENT, EPERM, LinuxError
 from .pollee import POLLERR, POLLHUP, POLLIN, POLLRDNORM, Pollee, poll_file, pollees_of
-from .stat import Kstat, pack_stat, pack_statx
+from .stat import Kstat
 from .stream import StreamFile
 from .vfs import O_RDWR, OpenFile
 
@@ -135,15 +135,6 @@ class EpollFile(StreamFile):
     def _kstat(self) -> Kstat:
         return Kstat(dev=15, ino=0, mode=0o600, nlink=1, uid=0, gid=0, rdev=0,
                      size=0, blksize=4096, blocks=0, atime_ns=0, mtime_ns=0, ctime_ns=0)  # fmt: skip
-
-    def stat(self) -> bytes:
-        return pack_stat(self._kstat())
-
-    def statx(self, mask: int = 0x7FF) -> bytes:
-        return pack_statx(self._kstat(), mask)
-
-    def ioctl(self, cmd: int, arg: int) -> int:
-        raise LinuxError(ENOTTY)
 
     def set_status_flags(self, flags: int) -> None:
         pass

@@ -12,10 +12,10 @@ import struct
 from itertools import count
 
 from ...ostd import Task, WaitQueue
-from ..error import EAGAIN, EINVAL, ENOTTY, LinuxError, MustBlock
+from ..error import EAGAIN, EINVAL, LinuxError, MustBlock
 from ..process.signal.pause import pause_until
 from .pollee import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
-from .stat import Kstat, pack_stat, pack_statx
+from .stat import Kstat
 from .stream import StreamFile
 from .vfs import O_NONBLOCK, O_RDWR, SETFL_MASK
 
@@ -93,13 +93,4 @@ class EventFd(StreamFile):
     def _kstat(self) -> Kstat:
         return Kstat(dev=15, ino=self.ino, mode=0o600, nlink=1, uid=0, gid=0, rdev=0,
                      size=0, blksize=4096, blocks=0, atime_ns=0, mtime_ns=0, ctime_ns=0)  # fmt: skip
-
-    def stat(self) -> bytes:
-        return pack_stat(self._kstat())
-
-    def statx(self, mask: int = 0x7FF) -> bytes:
-        return pack_statx(self._kstat(), mask)
-
-    def ioctl(self, cmd: int, arg: int) -> int:
-        raise LinuxError(ENOTTY)
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from itertools import count
 
 from ...ostd import Task, WaitQueue
-from ..error import EAGAIN, EBADF, ENOTTY, ENXIO, EPIPE, LinuxError, MustBlock
+from ..error import EAGAIN, EBADF, ENXIO, EPIPE, LinuxError, MustBlock
 from ..process.signal.constants import SIGPIPE
 from ..process.signal.deliver import send_to_thread
 from ..process.signal.pause import pause_until
 from ..process.signal.state import SigInfo
 from .pollee import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
-from .stat import S_IFIFO, Kstat, pack_stat, pack_statx
+from .stat import S_IFIFO, Kstat
 from .stream import StreamFile
 from .vfs import O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, SETFL_MASK
 
@@ -151,15 +151,6 @@ class PipeEnd(StreamFile):
         return Kstat(dev=14, ino=self.pipe.ino, mode=S_IFIFO | 0o600, nlink=1, uid=0, gid=0, rdev=0,
                      size=0, blksize=4096, blocks=0, atime_ns=0, mtime_ns=0, ctime_ns=0)  # fmt: skip
 
-    def stat(self) -> bytes:
-        return pack_stat(self._kstat())
-
-    def statx(self, mask: int = 0x7FF) -> bytes:
-        return pack_statx(self._kstat(), mask)
-
-    def ioctl(self, cmd: int, arg: int) -> int:
-        raise LinuxError(ENOTTY)
-
     def poll_readable(self) -> bool:
         return bool(self.pipe.buffer) or not self.pipe.writers
 
@@ -233,11 +224,8 @@ class FifoEnd(PipeEnd):
                 self.is_writer = False
         return super().write(data)
 
-    def stat(self) -> bytes:
-        return pack_stat(self.inode.getattr())
-
-    def statx(self, mask: int = 0x7FF) -> bytes:
-        return pack_statx(self.inode.getattr(), mask)
+    def _kstat(self) -> Kstat:
+        return self.inode.getattr()  # a FIFO's stat is its inode's
 
     def poll(self) -> int:
         if not self.both:
