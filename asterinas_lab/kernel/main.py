@@ -28,7 +28,7 @@ from .process.lifecycle import exit_group, exit_thread
 from .process.process import FsContext, Process, Thread
 from .process.thread_loop import thread_loop
 from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP, SYSCALL_NAMES
-from .syscall.strace import SyscallFormatter
+from .syscall.strace import SyscallFormatter, pid_prefixed
 from .syscall.table import NR_SYSCALLS, TABLE, dispatch
 from .time import clock
 from .time.cpu_timers import check_cpu_timers
@@ -277,14 +277,10 @@ class Kernel:
 
     def _trace_exit(self, thread: Thread, fields: dict, line: str, ret: int | None) -> None:
         if self.config.strace is not None:
-            self.config.strace(self._strace_prefix(thread) + line)
+            init = self.init_process
+            self.config.strace(pid_prefixed(line, thread.tid, init.pid if init is not None else thread.tid))
         if events.active[SYSCALL_EXIT]:
             events.emit(SYSCALL_EXIT, text=line, ret=ret, **fields)
-
-    def _strace_prefix(self, thread: Thread) -> str:
-        """Like ``strace -f``: lines from anything but the first thread name their tid."""
-        init = self.init_process
-        return "" if init is not None and thread.tid == init.pid else f"[pid {thread.tid:>5}] "
 
     @staticmethod
     def _new_formatter(thread: Thread) -> SyscallFormatter:

@@ -49,6 +49,7 @@ from typing import Any
 from greenlet import greenlet
 
 from .. import runner
+from ..kernel.syscall.strace import pid_prefixed
 from ..ostd import USER_SPACE_END, ReturnReason, events, platform
 from ..ostd.events import Event
 from . import inspector
@@ -110,7 +111,7 @@ class SyscallStop:
     text: str  # strace's line
 
     def __str__(self) -> str:
-        return self.text if self.tid == self.pid else f"[pid {self.tid:>5}] {self.text}"
+        return pid_prefixed(self.text, self.tid, self.pid)
 
 
 class _Debugger:

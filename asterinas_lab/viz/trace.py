@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import runner
+from ..kernel.syscall.strace import pid_prefixed
 from ..ostd import events
 from ..ostd.events import Event
 
@@ -63,7 +64,7 @@ class Trace:
 
     def lines(self) -> list[str]:
         """strace -f's output: lines of other processes than the first name their tid."""
-        return [r.text if r.tid == self.first_pid else f"[pid {r.tid:>5}] {r.text}" for r in self.records]
+        return [pid_prefixed(r.text, r.tid, self.first_pid) for r in self.records]
 
     def __str__(self) -> str:
         return "\n".join(self.lines())

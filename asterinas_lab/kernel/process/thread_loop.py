@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ...ostd import USER_SPACE_END, CpuException, ReturnReason, Task, UserContext, log
 from ..error import LinuxError
 from ..time.cpu_timers import check_cpu_timers
-from ..vm.fault_access import page_fault_error_code
+from ..vm.fault_access import is_instruction_fetch, page_fault_error_code
 from ..vm.page_fault import FAULT_OOM, FAULT_SIGBUS, SEGV_MAPERR, handle_page_fault
 from .lifecycle import exit_group, exit_thread
 from .signal.constants import (
@@ -98,7 +98,7 @@ def thread_loop(thread: Thread) -> None:
 
 def _fast_page_fault(thread: Thread, context: UserContext, address: int) -> bool:
     rip = context.rip
-    return handle_page_fault(thread.process.vm, address, execute=rip <= address < rip + 16) == 0
+    return handle_page_fault(thread.process.vm, address, execute=is_instruction_fetch(rip, address)) == 0
 
 
 def handle_user_exception(thread: Thread, trap: CpuException) -> None:
@@ -106,7 +106,7 @@ def handle_user_exception(thread: Thread, trap: CpuException) -> None:
     path (memory may have been freed since), else the thread gets a signal."""
     if trap.vector == CpuException.PAGE_FAULT:
         rip = thread.context.rip
-        code = handle_page_fault(thread.process.vm, trap.address, execute=rip <= trap.address < rip + 16)
+        code = handle_page_fault(thread.process.vm, trap.address, execute=is_instruction_fetch(rip, trap.address))
         if code == 0:
             return
         if code == FAULT_OOM:

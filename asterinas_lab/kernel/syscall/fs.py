@@ -115,14 +115,7 @@ def sys_readv(t, fd, iov, iovcnt, *_):
     file = _file(t, fd)
     vecs = _iovecs(t, iov, iovcnt)
     data = file.read(min(sum(length for _, length in vecs), MAX_RW_COUNT))
-    done = 0
-    for base, length in vecs:
-        if done >= len(data):
-            break
-        chunk = data[done : done + length]
-        t.process.write_bytes(base, chunk)
-        done += len(chunk)
-    return done
+    return _scatter(t, vecs, data)
 
 
 def _scatter(t, vecs, data: bytes) -> int:

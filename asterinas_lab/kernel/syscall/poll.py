@@ -138,6 +138,19 @@ def _write_remaining(t, addr: int, timeout_ns: int | None, deadline: int | None,
         pass  # Linux ignores a fault here
 
 
+def _with_time_left(t, addr: int, timeout_ns: int | None, deadline: int | None, usec: bool, wait) -> int:
+    """Run ``wait()``, then write the time left back to ``addr``: on success, and when
+    a signal interrupts the wait (ERESTARTNOHAND), not on other errors."""
+    try:
+        result = wait()
+    except LinuxError as error:
+        if error.errno == ERESTARTNOHAND:
+            _write_remaining(t, addr, timeout_ns, deadline, usec)
+        raise
+    _write_remaining(t, addr, timeout_ns, deadline, usec)
+    return result
+
+
 def _deadline(timeout_ns: int | None) -> int | None:
     return None if timeout_ns is None else clock.monotonic_ns() + timeout_ns
 
@@ -204,15 +217,12 @@ def sys_ppoll(t, fds, nfds, tsp, sigmask, sigsetsize, *_):
     timeout_ns = _timespec_ns(t, tsp)
     mask = _read_sigmask(t, sigmask, sigsetsize)
     deadline = _deadline(timeout_ns)
-    try:
-        result = with_sigmask(t, mask, ERESTARTNOHAND,
-                              lambda: _do_poll(t, fds, nfds & 0xFFFF_FFFF, deadline, ERESTARTNOHAND))  # fmt: skip
-    except LinuxError as error:
-        if error.errno == ERESTARTNOHAND:
-            _write_remaining(t, tsp, timeout_ns, deadline, usec=False)
-        raise
-    _write_remaining(t, tsp, timeout_ns, deadline, usec=False)
-    return result
+
+    def wait() -> int:
+        poll = lambda: _do_poll(t, fds, nfds & 0xFFFF_FFFF, deadline, ERESTARTNOHAND)  # noqa: E731
+        return with_sigmask(t, mask, ERESTARTNOHAND, poll)
+
+    return _with_time_left(t, tsp, timeout_ns, deadline, False, wait)
 
 
 # --- select ---------------------------------------------------------------------------
@@ -262,14 +272,9 @@ def sys_select(t, nfds, readfds, writefds, exceptfds, timeout, *_):
             raise LinuxError(EINVAL)
         timeout_ns = sec * NS + usec * 1000
     deadline = _deadline(timeout_ns)
-    try:
-        result = _do_select(t, s32(nfds), (readfds, writefds, exceptfds), deadline)
-    except LinuxError as error:
-        if error.errno == ERESTARTNOHAND:
-            _write_remaining(t, timeout, timeout_ns, deadline, usec=True)
-        raise
-    _write_remaining(t, timeout, timeout_ns, deadline, usec=True)
-    return result
+    fdsets = (readfds, writefds, exceptfds)
+    select = lambda: _do_select(t, s32(nfds), fdsets, deadline)  # noqa: E731
+    return _with_time_left(t, timeout, timeout_ns, deadline, True, select)
 
 
 def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sig):
@@ -279,15 +284,12 @@ def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sig):
         ss, ss_len = struct.unpack("<QQ", t.process.read_bytes(sig, 16))
         mask = _read_sigmask(t, ss, ss_len)
     deadline = _deadline(timeout_ns)
-    try:
-        fdsets = (readfds, writefds, exceptfds)
-        result = with_sigmask(t, mask, ERESTARTNOHAND, lambda: _do_select(t, s32(nfds), fdsets, deadline))
-    except LinuxError as error:
-        if error.errno == ERESTARTNOHAND:
-            _write_remaining(t, timeout, timeout_ns, deadline, usec=False)
-        raise
-    _write_remaining(t, timeout, timeout_ns, deadline, usec=False)
-    return result
+    fdsets = (readfds, writefds, exceptfds)
+
+    def wait() -> int:
+        return with_sigmask(t, mask, ERESTARTNOHAND, lambda: _do_select(t, s32(nfds), fdsets, deadline))
+
+    return _with_time_left(t, timeout, timeout_ns, deadline, False, wait)
 
 
 # --- epoll ----------------------------------------------------------------------------

@@ -469,6 +469,11 @@ Decoder = Callable[["SyscallFormatter", Args, "int | None"], list["str | None"]]
 RetFormatter = Callable[["SyscallFormatter", Args, int], str]
 
 
+def pid_prefixed(line: str, tid: int, first_tid: int) -> str:
+    """``strace -f``'s form: a line of any thread but the first names its tid."""
+    return line if tid == first_tid else f"[pid {tid:>5}] {line}"
+
+
 class SyscallFormatter:
     """Turns syscall numbers, raw argument registers and results into strace lines.
 

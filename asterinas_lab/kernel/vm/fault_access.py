@@ -24,6 +24,15 @@ def _cs() -> capstone.Cs:
     return _decoder
 
 
+MAX_INSTRUCTION_LENGTH = 15
+
+
+def is_instruction_fetch(rip: int, address: int) -> bool:
+    """A fault inside the instruction at ``rip`` was the fetch of that instruction
+    (unicorn does not report the error code's instruction-fetch bit)."""
+    return rip <= address <= rip + MAX_INSTRUCTION_LENGTH
+
+
 def writes_memory(code: bytes, rip: int) -> bool:
     """True if the instruction at the start of ``code`` writes a memory operand."""
     for insn in _cs().disasm(code, rip, 1):
@@ -37,7 +46,7 @@ def writes_memory(code: bytes, rip: int) -> bool:
 
 def page_fault_error_code(code: bytes, rip: int, address: int, present: bool) -> int:
     error = PF_USER | (PF_PRESENT if present else 0)
-    if rip <= address < rip + 16:
+    if is_instruction_fetch(rip, address):
         return error | PF_INSTR
     if writes_memory(code, rip):
         error |= PF_WRITE
