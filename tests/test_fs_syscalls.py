@@ -96,3 +96,11 @@ def test_busybox_mkfifo(root: Path) -> None:
 @pytest.mark.parametrize("libc", LIBCS)
 def test_close_range_fallocate_preadv_fionread(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
     _same_program(request, root, "fs_misc", libc)
+
+
+@needs_root
+@pytest.mark.parametrize("libc", LIBCS)
+def test_record_locks(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
+    """fcntl record locks: conflicts between processes, splitting and merging, F_GETLK's
+    reply, F_SETLKW waking on unlock, EDEADLK, and release on any close and on exit."""
+    _same_program(request, root, "record_locks", libc)

@@ -48,6 +48,7 @@ ENODATA = _errno.ENODATA
 EOVERFLOW = _errno.EOVERFLOW
 EOPNOTSUPP = _errno.EOPNOTSUPP
 ETIMEDOUT = _errno.ETIMEDOUT
+EDEADLK = _errno.EDEADLK
 
 
 class LinuxError(Exception):

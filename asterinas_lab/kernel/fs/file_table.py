@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..error import EBADF, EMFILE, LinuxError
+from .record_lock import release as release_record_locks
 
 NOFILE_DEFAULT = 1024
 
@@ -25,7 +26,9 @@ def _acquire(file: Any) -> None:
         hook()
 
 
-def _release(file: Any) -> None:
+def _release(table: FdTable, file: Any) -> None:
+    # POSIX: closing any descriptor of a file drops all the process's locks on it.
+    release_record_locks(table, file)
     hook = getattr(file, "fd_release", None)
     if hook is not None:
         hook()
@@ -64,7 +67,7 @@ class FdTable:
         old = self._files.get(fd)
         self._files[fd] = file
         if old is not None:
-            _release(old)
+            _release(self, old)
         if cloexec:
             self._cloexec.add(fd)
         else:
@@ -75,7 +78,7 @@ class FdTable:
         if file is None:
             raise LinuxError(EBADF)
         self._cloexec.discard(fd)
-        _release(file)
+        _release(self, file)
         return file
 
     def is_cloexec(self, fd: int) -> bool:
@@ -93,7 +96,7 @@ class FdTable:
         for fd in sorted(self._cloexec):
             file = self._files.pop(fd, None)
             if file is not None:
-                _release(file)
+                _release(self, file)
         self._cloexec.clear()
 
     def copy(self) -> FdTable:
@@ -119,7 +122,7 @@ class FdTable:
         self._files.clear()
         self._cloexec.clear()
         for file in files:
-            _release(file)
+            _release(self, file)
 
     def items(self):
         return sorted(self._files.items())

@@ -12,6 +12,7 @@ import struct
 
 from ..device.host_stream import TCGETS, TIOCGWINSZ
 from ..error import EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE, ESPIPE, LinuxError
+from ..fs import record_lock
 from ..fs.pipe import new_pipe, open_fifo
 from ..fs.vfs import (
     AT_EMPTY_PATH,
@@ -317,7 +318,7 @@ def sys_fcntl(t, fd, cmd, arg, *_):
         file.set_status_flags(s32(arg))
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW):
-        return 0  # advisory record locks always succeed on a single-user machine
+        return record_lock.fcntl_lock(t, file, cmd == F_GETLK, cmd == F_SETLKW, arg)
     raise LinuxError(EINVAL)
 
 
