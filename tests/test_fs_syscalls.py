@@ -104,3 +104,11 @@ def test_record_locks(request: pytest.FixtureRequest, root: Path, libc: str) -> 
     """fcntl record locks: conflicts between processes, splitting and merging, F_GETLK's
     reply, F_SETLKW waking on unlock, EDEADLK, and release on any close and on exit."""
     _same_program(request, root, "record_locks", libc)
+
+
+@needs_root
+@pytest.mark.parametrize("libc", LIBCS)
+def test_flock(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
+    """flock(2): owned by the open file (shared by dup and fork), released with the last
+    descriptor, lost by a failed upgrade, blind to fcntl locks, and LOCK_EX waiting."""
+    _same_program(request, root, "flock_locks", libc)

@@ -49,6 +49,7 @@ EOVERFLOW = _errno.EOVERFLOW
 EOPNOTSUPP = _errno.EOPNOTSUPP
 ETIMEDOUT = _errno.ETIMEDOUT
 EDEADLK = _errno.EDEADLK
+EWOULDBLOCK = _errno.EWOULDBLOCK
 
 
 class LinuxError(Exception):

@@ -12,7 +12,7 @@ import struct
 
 from ..device.host_stream import TCGETS, TIOCGWINSZ
 from ..error import EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE, ESPIPE, LinuxError
-from ..fs import record_lock
+from ..fs import flock, record_lock
 from ..fs.pipe import new_pipe, open_fifo
 from ..fs.vfs import (
     AT_EMPTY_PATH,
@@ -320,6 +320,10 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     if cmd in (F_GETLK, F_SETLK, F_SETLKW):
         return record_lock.fcntl_lock(t, file, cmd == F_GETLK, cmd == F_SETLKW, arg)
     raise LinuxError(EINVAL)
+
+
+def sys_flock(t, fd, operation, *_):
+    return flock.flock(t, t.process.files.get(s32(fd)), s32(operation))
 
 
 FIONREAD = 0x541B
@@ -777,6 +781,7 @@ SYSCALLS = (
     (nr.SYS_DUP2, sys_dup2, False),
     (nr.SYS_DUP3, sys_dup3, False),
     (nr.SYS_FCNTL, sys_fcntl, False),
+    (nr.SYS_FLOCK, sys_flock, False),
     (nr.SYS_IOCTL, sys_ioctl, False),
     (nr.SYS_NEWFSTATAT, sys_newfstatat, False),
     (nr.SYS_STAT, sys_stat, False),
