@@ -368,12 +368,13 @@ def test_getdents64_packing(vfs: Vfs) -> None:
     vfs.symlink("sh", "/usr/bin/" + "L" * 13)  # 13-char name: 19+13+1=33 -> reclen 40
     buf = d.getdents64(32768)
     entries = parse_dirents(buf)
-    assert [e[4] for e in entries] == [b".", b"..", b"sh", b"L" * 13]
-    assert [e[2] for e in entries] == [24, 24, 24, 40]
-    assert [e[3] for e in entries] == [DT_DIR, DT_DIR, DT_REG, DT_LNK]
+    # Newest first, as Linux tmpfs lists; d_off is each entry's stable offset cookie.
+    assert [e[4] for e in entries] == [b".", b"..", b"L" * 13, b"sh"]
+    assert [e[2] for e in entries] == [24, 24, 40, 24]
+    assert [e[3] for e in entries] == [DT_DIR, DT_DIR, DT_LNK, DT_REG]
     assert entries[0][0] == vfs.lookup("/usr/bin").ino
     assert entries[1][0] == vfs.lookup("/usr").ino
-    assert [e[1] for e in entries] == [1, 2, 3, 4]
+    assert [e[1] for e in entries] == [1, 4, 3, 0x7FFF_FFFF]
     assert buf[19 : 19 + 2] == b".\0"  # name right after the 19-byte header
     assert d.getdents64(32768) == b""
 
@@ -384,7 +385,7 @@ def test_getdents64_small_buffers(vfs: Vfs) -> None:
     names = []
     while chunk := d.getdents64(24):  # exactly one short-named record per call
         names += [e[4] for e in parse_dirents(chunk)]
-    assert names == [b".", b"..", b"etc", b"usr", b"bin", b"dev"]
+    assert names == [b".", b"..", b"dev", b"bin", b"usr", b"etc"]  # newest first, as on tmpfs
     f = vfs.open("/etc/passwd", O_RDONLY)
     assert errno_of(f.getdents64, 4096) == errno.ENOTDIR
 

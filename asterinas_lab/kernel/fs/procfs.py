@@ -155,6 +155,7 @@ class ProcFs(RamFs):
     """The /proc file system of one kernel."""
 
     magic = PROC_SUPER_MAGIC
+    fs_type = b"proc"
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -240,7 +241,7 @@ class ProcFs(RamFs):
             b"maps": self._file((pid, b"maps"), lambda: self._maps(self._process(pid))),
             b"exe": self._link((pid, b"exe"), lambda: self._process(pid).exe_path or _enoent()),
             b"cwd": self._link((pid, b"cwd"), lambda: self.kernel.vfs.path_of(self._process(pid).cwd)),
-            b"root": self._link((pid, b"root"), lambda: b"/"),
+            b"root": self._link((pid, b"root"), lambda: self.kernel.vfs.path_of(self._process(pid).fs.root)),
             b"fd": self._dir((pid, b"fd"), lambda: self._fd_entries(pid), d),
         }
         fd_dir = entries[b"fd"]
@@ -443,9 +444,9 @@ class ProcFs(RamFs):
         last = max(self.kernel.processes, default=0)
         return f"0.00 0.00 0.00 1/{running} {last}\n".encode()
 
-    @staticmethod
-    def _mounts() -> bytes:
-        return b"none / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"
+    def _mounts(self) -> bytes:
+        """The mount table as the reading process sees it (its chroot hides the rest)."""
+        return self.kernel.vfs.mounts_text()
 
     @staticmethod
     def _filesystems() -> bytes:

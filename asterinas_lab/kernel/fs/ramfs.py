@@ -40,6 +40,11 @@ PAGE_SIZE = 4096
 #: directory has size 40 for "." and "..". We copy that so ``ls -l`` looks familiar.
 BOGO_DIRENT_SIZE = 20
 
+#: The first readdir offset of a directory entry (0 and 1 are "." and "..").
+FIRST_DIR_OFFSET = 3
+#: The readdir position after the last entry (Linux's DIR_OFFSET_EOD).
+DIR_OFFSET_EOD = 0x7FFF_FFFF
+
 # Anonymous file systems get device numbers (0, n); n counts up like get_anon_bdev().
 _anon_minor = itertools.count(0x20)
 
@@ -70,6 +75,8 @@ class Inode:
         "device",
         "page_cache",
         "pipe",
+        "dir_offsets",
+        "dir_next",
         "__weakref__",
     )
 
@@ -95,6 +102,16 @@ class Inode:
         self.page_cache = None
         # The shared pipe of a FIFO while it has readers or writers (fs/pipe.py).
         self.pipe = None
+        # A directory's stable readdir offsets (tmpfs's ``simple_offset``): each name gets
+        # the next number when it is linked in, and listings go from the highest number
+        # down -- newest first, as Linux tmpfs and ramfs list. A position between two
+        # getdents64 calls is an offset, so deleting entries already returned (``rm -r``)
+        # cannot make the listing skip the ones not yet returned.
+        # (Directories whose ``children`` are generated on demand, like procfs's, keep
+        # their generation order and number their entries by position instead.)
+        stored = type(self).children is Inode.children
+        self.dir_offsets: dict[bytes, int] | None = {} if self.is_dir and stored else None
+        self.dir_next = FIRST_DIR_OFFSET
         if self.is_reg and getattr(fs, "max_bytes", None) is not None:
             fs.track(self)
 
@@ -188,6 +205,41 @@ class Inode:
             raise LinuxError(ENOTDIR)
         return self.children
 
+    def assign_offset(self, name: bytes) -> None:
+        """Give directory entry *name* the next readdir offset (it is now the newest)."""
+        offsets = self.dir_offsets
+        if offsets is not None:
+            offsets.pop(name, None)
+            offsets[name] = self.dir_next
+            self.dir_next += 1
+
+    def drop_offset(self, name: bytes) -> None:
+        """Forget the readdir offset of a removed entry."""
+        if self.dir_offsets is not None:
+            self.dir_offsets.pop(name, None)
+
+    def listing(self) -> list[tuple[int, bytes, Inode]]:
+        """The entries as (offset, name, inode), newest first (highest offset first).
+
+        Names put into ``children`` directly (the initramfs loader, ``adopt``) get their
+        offsets here, in dictionary order. A generated directory (procfs) has no stored
+        offsets: its entries are numbered by position, first listed = highest.
+        """
+        children = self.entries()
+        offsets = self.dir_offsets
+        if offsets is None:
+            top = FIRST_DIR_OFFSET + len(children)
+            return [(top - i, name, child) for i, (name, child) in enumerate(children.items())]
+        if len(offsets) != len(children) or any(name not in children for name in offsets):
+            for name in [name for name in offsets if name not in children]:
+                del offsets[name]
+            for name in children:
+                if name not in offsets:
+                    offsets[name] = self.dir_next
+                    self.dir_next += 1
+        return sorted(((off, name, children[name]) for name, off in offsets.items()), reverse=True,
+                      key=lambda entry: entry[0])  # fmt: skip
+
     def lookup(self, name: bytes) -> Inode:
         """Find *name* in this directory. "." and ".." are not stored; they are computed.
 
@@ -213,6 +265,7 @@ class Inode:
             # Only rename() moves directories; user space can never hard-link one.
             raise LinuxError(EPERM)
         children[name] = inode
+        self.assign_offset(name)
         inode.nlink += 1
         inode.touch(ctime=True)
         self.touch(mtime=True, ctime=True)
@@ -226,6 +279,7 @@ class Inode:
         if inode.is_dir and inode.children:
             raise LinuxError(ENOTEMPTY)
         del children[name]
+        self.drop_offset(name)
         if inode.is_dir:
             inode.nlink = 0  # both the name and its own "." are gone
             self.nlink -= 1
@@ -244,7 +298,9 @@ class Inode:
         """
         inode = self.lookup(name)
         del self.entries()[name]
+        self.drop_offset(name)
         new_dir.entries()[new_name] = inode
+        new_dir.assign_offset(new_name)
         if inode.is_dir:
             self.nlink -= 1
             new_dir.nlink += 1
@@ -259,6 +315,7 @@ class Inode:
         inode = self.fs.alloc_inode(mode, uid, gid, rdev)
         # A fresh inode has nlink already counting this first name; link() would add one.
         self.entries()[name] = inode
+        self.assign_offset(name)
         if inode.is_dir:
             inode.parent = self
             self.nlink += 1
@@ -295,7 +352,19 @@ class Inode:
 
 
 class RamFs:
-    """An in-memory file system: an inode-number allocator, a device number and a root."""
+    """An in-memory file system: an inode-number allocator, a device number and a root.
+
+    ``readonly`` and ``noexec`` are the flags of the mount showing it (a RAM file system
+    is mounted at most once here: there are no bind mounts), which is where the VFS
+    looks for them when a write (EROFS) or an exec (EACCES) reaches one of its inodes.
+    """
+
+    #: The type /proc/mounts shows (``tmpfs``; ``ramfs`` for a plain ramfs mount).
+    fs_type = b"tmpfs"
+    readonly = False
+    noexec = False
+    #: The MS_* flags of its mount (statfs's f_flags).
+    mount_flags = 0
 
     def __init__(
         self,

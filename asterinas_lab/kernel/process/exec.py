@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...ostd import Event, VmWriter, events
-from ..error import EACCES, ELOOP, ENOEXEC, LinuxError
+from ..error import ELOOP, ENOEXEC, LinuxError
 from ..loader.elf import ElfImage, parse_elf
 from ..loader.init_stack import AuxvParams, build_initial_stack
 from ..vm.shared import SharedMemory, page_cache
@@ -30,10 +30,7 @@ _SHEBANG_MAX = 256
 
 def read_program(kernel: Kernel, process: Process, path: bytes) -> tuple[Inode, bytes]:
     inode = kernel.vfs.lookup(path, process.cwd)
-    if not inode.is_reg:
-        raise LinuxError(EACCES)
-    if not inode.mode & 0o111:
-        raise LinuxError(EACCES)
+    kernel.vfs.check_exec(inode)  # a regular file with execute permission: else EACCES
     if inode.page_cache is not None:
         inode.page_cache.sync_to_file()
     return inode, bytes(inode.data)

@@ -139,6 +139,7 @@ def _new_process(kernel: Kernel, thread: Thread, flags: int) -> Process:
     process.pgid, process.sid = parent.pgid, parent.sid
     process.comm, process.exe_path, process.argv = parent.comm, parent.exe_path, list(parent.argv)
     process.rlimits = dict(parent.rlimits)
+    process.nice = parent.nice
     # A sibling (CLONE_PARENT) inherits the caller's exit signal: a process may not
     # choose which signal its own parent gets (it could be init, and SIGKILL).
     process.exit_signal = parent.exit_signal if flags & CLONE_PARENT else flags & CSIGNAL

@@ -81,6 +81,7 @@ class Process:
         self.argv: list[bytes] = []
         self.execed = False  # has called execve since fork (setpgid then gives EACCES)
         self.rlimits: dict[int, tuple[int, int]] = {}
+        self.nice = 0  # -20..19 (setpriority); a scheduler policy may weigh tasks by it
         self.sig_actions = SigDispositions()
         self.sig_pending = SigQueue()
         self.exit_signal = SIGCHLD  # what the parent gets when this process ends

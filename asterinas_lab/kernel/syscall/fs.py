@@ -11,21 +11,36 @@ from __future__ import annotations
 import struct
 
 from ..device.host_stream import TCGETS, TIOCGWINSZ
-from ..error import EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE, ESPIPE, LinuxError
+from ..error import (
+    EBADF,
+    EFAULT,
+    EINVAL,
+    ENAMETOOLONG,
+    ENODEV,
+    ENOENT,
+    ENOTDIR,
+    EOPNOTSUPP,
+    ERANGE,
+    ESPIPE,
+    LinuxError,
+)
 from ..fs import flock, record_lock
 from ..fs.pipe import new_pipe, open_fifo
+from ..fs.procfs import ProcFs
+from ..fs.ramfs import RamFs
 from ..fs.vfs import (
     AT_EMPTY_PATH,
     AT_FDCWD,
     AT_REMOVEDIR,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
+    MS_RDONLY,
     O_CLOEXEC,
     O_CREAT,
     O_NONBLOCK,
     O_PATH,
-    set_mode,
-    set_owner,
+    Ids,
+    Mount,
     set_times,
 )
 from . import numbers as nr
@@ -241,6 +256,9 @@ def sys_openat(t, dirfd, pathname, flags, mode, *_):
     file = kernel.vfs.open(path, flags, mode & 0o7777, _start_dir(t, dirfd), t.process.umask)
     if file.inode.is_fifo and not flags & O_PATH:
         file = open_fifo(file.inode, flags, path)  # may sleep until the other end opens
+    device_open = getattr(getattr(file.inode, "device", None), "open", None)
+    if device_open is not None and not flags & O_PATH:
+        file = device_open(file, t)  # a terminal: its own open file (device/tty.py)
     return t.process.files.install(file, cloexec=bool(flags & O_CLOEXEC))
 
 
@@ -401,6 +419,7 @@ def sys_statx(t, dirfd, pathname, flags, mask, statxbuf, *_):
 # --- statfs -----------------------------------------------------------------------------
 
 TMPFS_MAGIC = 0x01021994
+RAMFS_MAGIC = 0x858458F6
 PIPEFS_MAGIC = 0x50495045
 DEVPTS_SUPER_MAGIC = 0x1CD1
 ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_VALID, ST_RELATIME = 0x2, 0x4, 0x8, 0x20, 0x1000
@@ -417,8 +436,8 @@ def _pack_statfs(t, inode, file=None) -> bytes:
     fs = inode.fs
     dev = fs.dev
     magic = getattr(fs, "magic", TMPFS_MAGIC)
-    if magic != TMPFS_MAGIC:  # procfs: no blocks, no inode counts
-        flags = ST_VALID | ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME
+    flags = _statfs_flags(getattr(fs, "mount_flags", 0))
+    if magic != TMPFS_MAGIC:  # procfs, ramfs: no blocks, no inode counts
         return _statfs.pack(magic, 4096, 0, 0, 0, 0, 0, dev & 0xFFFF_FFFF, dev >> 32, 255, 4096, flags)
     max_pages = getattr(fs, "max_pages", None)
     if max_pages is not None:  # a size-limited tmpfs (/tmp): its own size and usage
@@ -429,7 +448,15 @@ def _pack_statfs(t, inode, file=None) -> bytes:
         blocks = total // 2  # tmpfs's default size: half of RAM
         bfree = min(blocks, free)
     return _statfs.pack(magic, 4096, blocks, bfree, bfree, blocks, blocks - 1, dev & 0xFFFF_FFFF, dev >> 32,
-                        255, 4096, ST_VALID | ST_RELATIME)  # fmt: skip
+                        255, 4096, flags)  # fmt: skip
+
+
+def _statfs_flags(mount_flags: int) -> int:
+    """f_flags from the mount's MS_* flags (ST_RDONLY..ST_NODIRATIME share their values)."""
+    flags = ST_VALID | mount_flags & (MS_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC | 16 | 1024 | 2048)
+    if not mount_flags & (1024 | 1 << 24):  # relatime unless noatime or strictatime
+        flags |= ST_RELATIME
+    return flags
 
 
 def sys_statfs(t, pathname, buf, *_):
@@ -460,13 +487,33 @@ def sys_readlink(t, pathname, buf, bufsiz, *_):
     return sys_readlinkat(t, AT_FDCWD, pathname, buf, bufsiz)
 
 
-def sys_faccessat(t, dirfd, pathname, mode, *_):
-    t.kernel.vfs.access(_path(t, pathname), s32(mode), _start_dir(t, dirfd))
-    return 0
+AT_EACCESS = 0x200
 
 
 def sys_faccessat2(t, dirfd, pathname, mode, flags, *_):
-    return sys_faccessat(t, dirfd, pathname, mode)
+    """faccessat2: access() with flags. Without AT_EACCESS the real ids are checked."""
+    flags, mode = s32(flags), s32(mode)
+    if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise LinuxError(EINVAL)
+    vfs = t.kernel.vfs
+    path = _path(t, pathname)
+    if not path and flags & AT_EMPTY_PATH:
+        if mode & ~7:
+            raise LinuxError(EINVAL)
+        inode = t.process.cwd if s32(dirfd) == AT_FDCWD else _fd_inode(t, dirfd)
+        cred = t.process.cred
+        if not flags & AT_EACCESS:
+            cred = Ids(cred.uid, cred.gid, cred.groups, euid=cred.euid)
+        if mode:
+            vfs.permission(inode, mode, cred)
+        return 0
+    vfs.access(path, mode, _start_dir(t, dirfd), effective=bool(flags & AT_EACCESS),
+               follow=not flags & AT_SYMLINK_NOFOLLOW)  # fmt: skip
+    return 0
+
+
+def sys_faccessat(t, dirfd, pathname, mode, *_):
+    return sys_faccessat2(t, dirfd, pathname, mode, 0)
 
 
 def sys_access(t, pathname, mode, *_):
@@ -482,7 +529,16 @@ def sys_getcwd(t, buf, size, *_):
 
 
 def sys_chdir(t, pathname, *_):
-    t.process.cwd = t.kernel.vfs.lookup_dir(_path(t, pathname), t.process.cwd)
+    vfs = t.kernel.vfs
+    inode = vfs.lookup_dir(_path(t, pathname), t.process.cwd)
+    vfs.may_chdir(inode)
+    t.process.cwd = inode
+    return 0
+
+
+def sys_chroot(t, pathname, *_):
+    """chroot(2): the process's (and its CLONE_FS sharers') root for every lookup."""
+    t.process.fs.root = t.kernel.vfs.chroot(_path(t, pathname), t.process.cwd)
     return 0
 
 
@@ -490,6 +546,7 @@ def sys_fchdir(t, fd, *_):
     inode = getattr(_file(t, fd), "inode", None)
     if inode is None or not inode.is_dir:
         raise LinuxError(ENOTDIR)
+    t.kernel.vfs.may_chdir(inode)
     t.process.cwd = inode
     return 0
 
@@ -569,7 +626,7 @@ def sys_fchmodat2(t, dirfd, pathname, mode, flags, *_):
     inode = _target_inode(t, dirfd, pathname, flags)
     if inode.is_symlink:
         raise LinuxError(EOPNOTSUPP)  # Linux cannot change a symlink's (unused) mode
-    set_mode(inode, mode)
+    t.kernel.vfs.chmod_inode(inode, mode)
     return 0
 
 
@@ -582,7 +639,7 @@ def sys_chmod(t, pathname, mode, *_):
 
 
 def sys_fchmod(t, fd, mode, *_):
-    set_mode(_fd_inode(t, fd), mode)
+    t.kernel.vfs.chmod_inode(_fd_inode(t, fd), mode)
     return 0
 
 
@@ -590,7 +647,7 @@ def sys_fchownat(t, dirfd, pathname, owner, group, flags, *_):
     flags = s32(flags)
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise LinuxError(EINVAL)
-    set_owner(_target_inode(t, dirfd, pathname, flags), owner & 0xFFFF_FFFF, group & 0xFFFF_FFFF)
+    t.kernel.vfs.chown_inode(_target_inode(t, dirfd, pathname, flags), owner & 0xFFFF_FFFF, group & 0xFFFF_FFFF)
     return 0
 
 
@@ -603,7 +660,7 @@ def sys_lchown(t, pathname, owner, group, *_):
 
 
 def sys_fchown(t, fd, owner, group, *_):
-    set_owner(_fd_inode(t, fd), owner & 0xFFFF_FFFF, group & 0xFFFF_FFFF)
+    t.kernel.vfs.chown_inode(_fd_inode(t, fd), owner & 0xFFFF_FFFF, group & 0xFFFF_FFFF)
     return 0
 
 
@@ -617,6 +674,7 @@ def _set_times(t, inode, times: tuple[tuple[int, int], tuple[int, int]] | None) 
     """Apply (atime, mtime) as (sec, nsec) pairs with UTIME_NOW/UTIME_OMIT; None = both now."""
     now = inode.fs.clock()
     if times is None:
+        t.kernel.vfs.may_set_times(inode, explicit=False)
         set_times(inode, now, now)
         return 0
     values: list[int | None] = []
@@ -631,6 +689,7 @@ def _set_times(t, inode, times: tuple[tuple[int, int], tuple[int, int]] | None) 
             values.append(sec * 1_000_000_000 + nsec)
     if values[0] is None and values[1] is None:
         return 0  # both omitted: nothing changes, not even ctime
+    t.kernel.vfs.may_set_times(inode, explicit=any(nsec not in (UTIME_NOW, UTIME_OMIT) for _, nsec in times))
     set_times(inode, values[0], values[1])
     return 0
 
@@ -743,6 +802,174 @@ def sys_symlink(t, target, linkpath, *_):
     return sys_symlinkat(t, target, AT_FDCWD, linkpath)
 
 
+# --- mount, umount2 ---------------------------------------------------------------------------
+
+PAGE = 4096
+_TMPFS_FLAGS = {b"inode32", b"inode64", b"noswap", b"quota", b"usrquota", b"grpquota"}
+#: Options the VFS itself understands in the data string (vfs_parse_sb_flag); ignored.
+_SB_WORDS = {b"ro", b"rw", b"sync", b"async", b"dirsync", b"lazytime", b"nolazytime", b"mand", b"nomand",
+             b"silent", b"loud"}  # fmt: skip
+
+
+def _memparse(text: bytes) -> int:
+    """Linux's ``memparse``: a number (decimal, 0x hex, 0 octal) with a k/m/g/t/p/e suffix."""
+    units = b"kmgtpe"
+    shift = 0
+    if text and text[-1:].lower() in [bytes([u]) for u in units]:
+        shift = 10 * (units.index(text[-1:].lower()) + 1)
+        text = text[:-1]
+    if not text.isalnum():
+        raise LinuxError(EINVAL)  # also rejects "", "+1", "1_0" that int() would take
+    try:
+        if text[:2].lower() == b"0x":
+            value = int(text[2:], 16)
+        elif text[:1] == b"0" and len(text) > 1:
+            value = int(text[1:], 8)
+        else:
+            value = int(text, 10)
+    except ValueError:
+        raise LinuxError(EINVAL) from None
+    return value << shift
+
+
+def _u32(text: bytes, base: int = 10) -> int:
+    if not text.isalnum():
+        raise LinuxError(EINVAL)
+    try:
+        value = int(text, base)
+    except ValueError:
+        raise LinuxError(EINVAL) from None
+    if not 0 <= value <= 0xFFFF_FFFF:
+        raise LinuxError(EINVAL)
+    return value
+
+
+def _mount_options(data: bytes) -> list[tuple[bytes, bytes | None]]:
+    data = data.split(b"\0", 1)[0]
+    out = []
+    for word in data.split(b","):
+        if not word or word in _SB_WORDS or word.startswith(b"source="):
+            continue
+        key, eq, value = word.partition(b"=")
+        out.append((key, value if eq else None))
+    return out
+
+
+def _make_fs(t, fstype: bytes, data: bytes, old: Mount | None):
+    """Build a tmpfs, ramfs or proc from mount(2)'s type and option string; with *old*
+    (a remount) apply the options to that mount's file system instead. Returns the file
+    system and the options /proc/mounts shows, as Linux's show_options prints them."""
+    total_pages = t.kernel.memory_stats()[0]
+    options = _mount_options(data)
+    if fstype == b"tmpfs":
+        fs = old.fs if old is not None else RamFs(max_bytes=total_pages // 2 * PAGE)
+        mode = uid = gid = nr_inodes = None
+        max_bytes = fs.max_bytes
+        for key, value in options:
+            if key in _TMPFS_FLAGS and value is None:
+                continue
+            if value is None or key not in (b"size", b"nr_blocks", b"nr_inodes", b"mode", b"uid", b"gid",
+                                            b"huge", b"mpol"):  # fmt: skip
+                raise LinuxError(EINVAL)  # "tmpfs: Unknown parameter"
+            if key == b"size":
+                if value.endswith(b"%"):
+                    pages = total_pages * _u32(value[:-1]) // 100
+                else:
+                    pages = (_memparse(value) + PAGE - 1) // PAGE
+                max_bytes = pages * PAGE if pages else None  # size=0: no limit
+            elif key == b"nr_blocks":
+                pages = _memparse(value)
+                max_bytes = pages * PAGE if pages else None
+            elif key == b"nr_inodes":
+                nr_inodes = _memparse(value)
+            elif key == b"mode":
+                mode = _u32(value, 8) & 0o7777
+            elif key == b"uid":
+                uid = _u32(value)
+            elif key == b"gid":
+                gid = _u32(value)
+            elif key == b"huge" and value not in (b"never", b"always", b"within_size", b"advise", b"deny",
+                                                  b"force"):  # fmt: skip
+                raise LinuxError(EINVAL)
+        fs.max_bytes = max_bytes
+        root = fs.root
+        if old is None:
+            root.mode = root.mode & ~0o7777 | (0o1777 if mode is None else mode)
+            root.uid, root.gid = uid or 0, gid or 0
+        shown = []
+        if max_bytes is not None and max_bytes != total_pages // 2 * PAGE:
+            shown.append(b"size=%dk" % (max_bytes // 1024))
+        if nr_inodes is not None:
+            shown.append(b"nr_inodes=%d" % nr_inodes)
+        if root.mode & 0o7777 != 0o1777:
+            shown.append(b"mode=%03o" % (root.mode & 0o7777))
+        if root.uid:
+            shown.append(b"uid=%d" % root.uid)
+        if root.gid:
+            shown.append(b"gid=%d" % root.gid)
+        return fs, shown
+    if fstype == b"ramfs":
+        fs = old.fs if old is not None else RamFs()
+        if old is None:
+            fs.fs_type = b"ramfs"
+            fs.magic = RAMFS_MAGIC
+            for key, value in options:  # ramfs has always ignored options it does not know
+                if key == b"mode" and value is not None:
+                    fs.root.mode = fs.root.mode & ~0o7777 | (_u32(value, 8) & 0o7777)
+        perm = fs.root.mode & 0o7777
+        return fs, [b"mode=%o" % perm] if perm != 0o755 else []
+    if fstype == b"proc":
+        for key, value in options:
+            if key not in (b"hidepid", b"gid", b"subset") or value is None:
+                raise LinuxError(EINVAL)
+        return (old.fs if old is not None else ProcFs(t.kernel)), []
+    raise LinuxError(ENODEV)  # "unknown filesystem type"
+
+
+def _optional_string(t, addr: int, limit: int) -> bytes | None:
+    return t.process.read_cstring(addr, limit) if addr else None
+
+
+def sys_mount(t, source, target, fstype, flags, data, *_):
+    """mount(2) of tmpfs, ramfs or proc (new mounts, MS_REMOUNT, propagation no-ops)."""
+    source_s = _optional_string(t, source, 4096)
+    fstype_s = _optional_string(t, fstype, 4096)
+    data_s = None
+    if data:
+        try:
+            data_s = t.process.read_cstring(data, PAGE - 1)
+        except LinuxError as error:
+            if error.errno != ENAMETOOLONG:
+                raise
+            data_s = t.process.read_bytes(data, PAGE - 1)  # Linux copies one page of options
+    path = _path(t, target)
+    t.kernel.vfs.mount_syscall(source_s, path, fstype_s, flags & 0xFFFF_FFFF_FFFF_FFFF, data_s, t.process.cwd,
+                               lambda kind, text, old: _make_fs(t, kind, text, old),
+                               lambda fs: _fs_in_use(t, fs, writers_only=True))  # fmt: skip
+    return 0
+
+
+def _fs_in_use(t, fs, writers_only: bool = False) -> bool:
+    """Does a live process have its working directory, its root or an open file on *fs*
+    (with *writers_only*: a file open for writing)?"""
+    for process in t.kernel.processes.values():
+        if process.zombie:
+            continue
+        if not writers_only and (process.fs.cwd.fs is fs or process.fs.root.fs is fs):
+            return True
+        for _fd, file in process.files.items():
+            inode = getattr(file, "inode", None)
+            if inode is not None and inode.fs is fs and (not writers_only or getattr(file, "writable", False)):
+                return True
+    return False
+
+
+def sys_umount2(t, target, flags, *_):
+    path = _path(t, target)
+    t.kernel.vfs.umount(path, s32(flags), t.process.cwd, lambda fs: _fs_in_use(t, fs))
+    return 0
+
+
 # --- flushing: everything is already in memory ---------------------------------------------
 
 
@@ -797,6 +1024,9 @@ SYSCALLS = (
     (nr.SYS_GETCWD, sys_getcwd, False),
     (nr.SYS_CHDIR, sys_chdir, False),
     (nr.SYS_FCHDIR, sys_fchdir, False),
+    (nr.SYS_CHROOT, sys_chroot, False),
+    (nr.SYS_MOUNT, sys_mount, False),
+    (nr.SYS_UMOUNT2, sys_umount2, False),
     (nr.SYS_MKDIRAT, sys_mkdirat, False),
     (nr.SYS_MKDIR, sys_mkdir, False),
     (nr.SYS_MKNODAT, sys_mknodat, False),
