@@ -6,10 +6,13 @@ routes read/write/ioctl to the driver's ``file_operations``. Here the inode simp
 a :class:`CharDevice` object, and the VFS's ``OpenFile`` calls it.
 
 The memory devices below are the ones from Linux's ``drivers/char/mem.c``. The
-terminal devices are kept simple: ``/dev/console`` is the host's stdio stream (the
-terminal of ``asterinas-lab run``), and ``/dev/tty`` -- "my controlling terminal" -- is
-whatever the calling process has at fd 0. ``/dev/stdin``, ``stdout`` and ``stderr`` are
-symlinks to ``/proc/self/fd/0``, ``1`` and ``2``, as on Linux (procfs makes them work).
+terminals come from ``kernel/device/tty.py``: ``/dev/ttyS0`` is the serial port as a
+tty with a line discipline, and ``/dev/tty`` is the caller's controlling terminal.
+``/dev/console`` is that serial tty when the machine was started on it (an interactive
+``asterinas-lab boot``); otherwise it is the host's stdio stream that init was given
+(the terminal or the captured output of ``asterinas-lab run``), which is no tty.
+``/dev/stdin``, ``stdout`` and ``stderr`` are symlinks to ``/proc/self/fd/0``, ``1``
+and ``2``, as on Linux (procfs makes them work).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol
 
-from asterinas_lab.kernel.error import EBADF, ENOSPC, ENOTTY, ENXIO, LinuxError
+from asterinas_lab.kernel.device.tty import ControllingTtyDevice, SerialDriver, Tty, TtyDevice, tty_of
+from asterinas_lab.kernel.error import EBADF, ENOSPC, ENOTTY, LinuxError
 from asterinas_lab.kernel.fs.ramfs import Inode, RamFs
 from asterinas_lab.kernel.fs.stat import S_IFCHR, makedev
 from asterinas_lab.ostd import Task
@@ -113,30 +117,6 @@ def current_process() -> Any:
     return getattr(task.data if task is not None else None, "process", None)
 
 
-class TtyDevice(CharDevice):
-    """/dev/tty: the process's controlling terminal, here simply its fd 0 file."""
-
-    major, minor = 5, 0
-
-    def _file(self) -> Any:
-        process = current_process()
-        if process is None:
-            raise LinuxError(ENXIO)  # no controlling terminal
-        try:
-            return process.files.get(0)
-        except LinuxError:
-            raise LinuxError(ENXIO) from None
-
-    def read(self, count: int, offset: int) -> bytes:
-        return self._file().read(count)
-
-    def write(self, data: bytes, offset: int) -> int:
-        return self._file().write(data)
-
-    def ioctl(self, cmd: int, arg: int) -> int:
-        return self._file().ioctl(cmd, arg)
-
-
 class ConsoleDevice(CharDevice):
     """/dev/console: the host stream the kernel was started with (its stdout/stdin)."""
 
@@ -157,17 +137,21 @@ class ConsoleDevice(CharDevice):
         return self.stream.write(data)
 
 
-def register_char_device(
-    fs: RamFs, directory: Inode, name: bytes, device: CharDevice, perm: int = 0o666
-) -> Inode:
+#: What a device node may dispatch to: a driver of this module or a terminal's.
+AnyDevice = CharDevice | TtyDevice | ControllingTtyDevice
+
+
+def register_char_device(fs: RamFs, directory: Inode, name: bytes, device: AnyDevice, perm: int = 0o666) -> Inode:
     """Create a device node *name* in *directory* that dispatches to *device*."""
     rdev = makedev(device.major, device.minor)
     return directory.mknod(name, S_IFCHR | (perm & 0o7777), rdev, device)
 
 
 def populate_dev(fs: RamFs, rng: RandomSource | None = None, stdio: tuple[Any, Any, Any] | None = None) -> Inode:
-    """Create ``/dev`` (if missing) with null, zero, full, random, urandom, tty, console
-    and the stdin/stdout/stderr symlinks. *stdio* are the host streams behind /dev/console.
+    """Create ``/dev`` (if missing) with null, zero, full, random, urandom, tty, ttyS0,
+    console and the stdin/stdout/stderr symlinks. *stdio* are init's fds 0-2: host
+    streams (then /dev/console is the host's stdout) or open files of the console tty
+    (``device.tty.console_stdio``; then /dev/console and /dev/ttyS0 are that tty).
 
     Without an explicit *rng*, a ``random.Random(0)`` is used so runs stay
     deterministic; pass a differently seeded generator for different "random" bytes.
@@ -179,20 +163,34 @@ def populate_dev(fs: RamFs, rng: RandomSource | None = None, stdio: tuple[Any, A
     dev = root.children.get(b"dev") if root.children is not None else None
     if dev is None:
         dev = root.mkdir(b"dev", 0o755)
-    for name, device in (
+    console_tty = tty_of(stdio[0]) if stdio else None
+    serial_tty = console_tty if console_tty is not None else Tty(SerialDriver(has_input=False))
+    console: CharDevice | TtyDevice
+    if console_tty is not None:
+        console = TtyDevice(console_tty, 5, 1, is_console=True)
+    else:
+        console = ConsoleDevice(stdio[1] if stdio else None, stdio[0] if stdio else None)
+    nodes: dict[bytes, Inode] = {}
+    devices: tuple[tuple[bytes, AnyDevice], ...] = (
         (b"null", NullDevice()),
         (b"zero", ZeroDevice()),
         (b"full", FullDevice()),
         (b"random", RandomDevice(rng, minor=8)),
         (b"urandom", RandomDevice(rng, minor=9)),
-        (b"tty", TtyDevice()),
-        (b"console", ConsoleDevice(stdio[1] if stdio else None, stdio[0] if stdio else None)),
-    ):
+        (b"tty", ControllingTtyDevice()),
+        (b"ttyS0", TtyDevice(serial_tty, 4, 64)),
+        (b"console", console),
+    )
+    for name, device in devices:
         existing = dev.children.get(name) if dev.children is not None else None
         if existing is not None:
             # An initramfs may already contain the node (without a driver): attach one.
             dev.unlink(name)
-        register_char_device(fs, dev, name, device, 0o600 if name == b"console" else 0o666)
+        perm = 0o600 if name == b"console" else 0o620 if name == b"ttyS0" else 0o666
+        nodes[name] = register_char_device(fs, dev, name, device, perm)
+    for file in stdio or ():
+        if tty_of(file) is not None:
+            file.bind(nodes[b"console"], b"/dev/console")  # init's terminal is /dev/console
     for fd, name in enumerate((b"stdin", b"stdout", b"stderr")):
         if dev.children is not None and name in dev.children:
             dev.unlink(name)
