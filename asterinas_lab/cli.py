@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from . import runner
+from .grading import cli as grading_cli
 
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     bugs.add_argument("names", nargs="*", metavar="BUG", help="only these bugs (default: all)")
     bugs.add_argument("--without", action="store_true",
                       help="run the demonstrations with the bugs off (every one must run clean)")
+    grading_cli.add_parsers(sub)
     return parser
 
 
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             from . import bugs
 
             return bugs.main(args.names, injected=not args.without)
+        if args.command in grading_cli.COMMANDS:
+            return grading_cli.main(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -136,6 +140,12 @@ def _finish(result: runner.RunResult, prog: str) -> int:
 
 
 def _boot(args: argparse.Namespace) -> int:
+    """Boot the built-in image. On a terminal, the console is a guest tty and the user
+    gets a busybox shell on it (job control, ^C, line editing); otherwise /init runs with
+    the host's streams and the machine powers off when it ends (scripts, CI)."""
+    if os.isatty(0):
+        return _boot_interactive(args)
+
     def console(data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -145,6 +155,176 @@ def _boot(args: argparse.Namespace) -> int:
     status = _finish(result, "/init")
     print(f"asterinas-lab: /init exited with status {status}", file=sys.stderr)
     return status
+
+
+#: What pid 1 runs on an interactive console: /init, then a login-less shell in a
+#: session of its own whose controlling terminal is the console (as a getty would
+#: arrange), so that job control works; the machine powers off when that shell exits.
+INTERACTIVE_INIT = "/init; setsid -c /bin/sh -i; exit $?"
+INTERACTIVE_PS1 = r"\w \$ "
+#: The escape key of the interactive console (then x: power off), as in qemu.
+CTRL_A = 0x01
+#: Kernel log lines not echoed on an interactive console: deaths by the signals that
+#: terminal keys, hang-ups and shells send as a matter of course.
+_ROUTINE_DEATH = rb"\[ *\d+\.\d+\] kernel: pid \d+ \(.*\) killed by SIG(INT|QUIT|HUP|TERM|PIPE|KILL)\n\Z"
+
+
+def _boot_interactive(args: argparse.Namespace) -> int:
+    """``boot`` on a host terminal: the terminal becomes a serial line into the guest.
+
+    The host terminal is put in raw mode (no echo, no line editing, ^C and ^Z passed on
+    as bytes), so that the guest's line discipline does all of that, as a serial
+    console on real hardware would. Its settings are restored however the run ends.
+    """
+    import re
+    import termios
+    import threading
+
+    from .images import HOST_BUSYBOX
+    from .kernel.device.tty import SerialDriver, Tty
+
+    fd = 0
+    saved = termios.tcgetattr(fd)
+    driver = SerialDriver(has_input=True)
+    tty = Tty(driver)
+    keyboard = _HostKeyboard(fd, driver)
+    size = keyboard.terminal_size()
+    if size is not None:
+        tty.winsize = (size[0], size[1], 0, 0)
+    if HOST_BUSYBOX.is_file():
+        argv, name = ["/bin/sh", "-c", INTERACTIVE_INIT], "the shell"
+    else:
+        argv, name = ["/init"], "/init"  # no busybox in the image: no shell to offer
+
+    last = bytearray(b"\n")
+    routine_death = re.compile(_ROUTINE_DEATH)
+
+    def console(data: bytes) -> None:
+        if routine_death.match(data):
+            return  # ^C'ing a job is no news; the line would land amid the user's typing
+        # The guest tty sends CR NL itself (ONLCR); the kernel log's lines end in a bare
+        # NL, which a raw host terminal would not return to column 0.
+        parts = data.split(b"\n")
+        out = bytearray()
+        for line in parts[:-1]:
+            out += line + (b"\n" if (line[-1:] or last) == b"\r" else b"\r\n")
+            last[:] = b"\n"
+        out += parts[-1]
+        if parts[-1]:
+            last[:] = parts[-1][-1:]
+        view = memoryview(bytes(out))
+        while view:
+            view = view[os.write(1, view) :]
+
+    raw = termios.tcgetattr(fd)
+    raw[0] &= ~(termios.BRKINT | termios.ICRNL | termios.INPCK | termios.ISTRIP | termios.IXON)
+    raw[1] &= ~termios.OPOST
+    raw[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG)
+    raw[6][termios.VMIN], raw[6][termios.VTIME] = 1, 0
+    feeder = threading.Thread(target=keyboard.run, name="host keyboard", daemon=True)
+    print("asterinas-lab: this terminal is the machine's console; Ctrl-A x powers it off", file=sys.stderr)
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, raw)
+        feeder.start()
+        result = runner.run(argv, env={"PS1": INTERACTIVE_PS1}, stdin=None, capture=False,
+                            ram_size=args.ram << 20, boot_log=True, console=console,
+                            with_kernel=lambda kernel: _on_console(kernel, tty))  # fmt: skip
+    except KeyboardInterrupt:
+        if not keyboard.forced:
+            raise
+        result = None
+    finally:
+        keyboard.stop.set()
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        if feeder.is_alive():
+            feeder.join(0.5)
+    if result is None or keyboard.forced and result.panic is not None:
+        print("asterinas-lab: machine powered off (Ctrl-A x twice)", file=sys.stderr)
+        return 128 + 9
+    status = _finish(result, argv[0])
+    print(f"asterinas-lab: {name} exited with status {status}; machine powered off", file=sys.stderr)
+    return status
+
+
+def _on_console(kernel: object, tty: object) -> None:
+    """Give init the console tty as its fds 0-2 (instead of the host's streams)."""
+    from .kernel.device.tty import console_stdio
+
+    kernel.config.stdio = console_stdio(tty)  # type: ignore[attr-defined]
+
+
+class _HostKeyboard:
+    """The wire from the host terminal to the machine's serial port: a host thread that
+    reads keys and feeds them to the UART (the guest tty polls it), and passes on a new
+    terminal size when the window was resized."""
+
+    def __init__(self, fd: int, driver: object) -> None:
+        import threading
+
+        self.fd = fd
+        self.driver = driver
+        self.stop = threading.Event()
+        self.escape = False  # Ctrl-A seen: the next key is a command to the CLI
+        self.forced = False
+
+    def escapes(self, data: bytes) -> bytes:
+        """Ctrl-A x unplugs the line (the guest gets a hang-up, its shell ends, the
+        machine powers off); pressed again, it stops the machine outright. Ctrl-A
+        Ctrl-A types one Ctrl-A. (qemu's console uses the same keys.)"""
+        import _thread
+
+        out = bytearray()
+        for key in data:
+            if not self.escape:
+                if key == CTRL_A:
+                    self.escape = True
+                else:
+                    out.append(key)
+                continue
+            self.escape = False
+            if key in (ord("x"), ord("X")):
+                if self.driver.carrier_lost:  # type: ignore[attr-defined]
+                    self.forced = True
+                    _thread.interrupt_main()
+                self.driver.carrier_lost = True  # type: ignore[attr-defined]
+            elif key == CTRL_A:
+                out.append(CTRL_A)
+            else:
+                out += bytes([CTRL_A, key])
+        return bytes(out)
+
+    def terminal_size(self) -> tuple[int, int] | None:
+        try:
+            size = os.get_terminal_size(self.fd)
+        except OSError:
+            return None
+        return size.lines, size.columns
+
+    def run(self) -> None:
+        import select
+
+        from .ostd import platform
+
+        pending = bytearray()
+        size = self.terminal_size()
+        try:
+            while not self.stop.is_set():
+                ready, _, _ = select.select([self.fd], [], [], 0.05)
+                if ready:
+                    data = os.read(self.fd, 1024)
+                    if not data:
+                        return  # the terminal went away
+                    pending += self.escapes(data)
+                machine = platform.current.machine if platform.current is not None else None
+                if pending and machine is not None:
+                    machine.serial.feed(bytes(pending))
+                    pending.clear()
+                new_size = self.terminal_size()
+                if new_size is not None and new_size != size:
+                    size = new_size
+                    self.driver.winsize_request = new_size  # type: ignore[attr-defined]
+        except (OSError, ValueError):
+            return  # stdin closed under us: stop feeding, the run goes on
 
 
 def _build_images(args: argparse.Namespace) -> int:
