@@ -87,6 +87,7 @@ def run(
     deterministic: bool = False,
     memcheck: bool = False,
     with_kernel: Callable[[Kernel], object] | None = None,
+    chaos: int | None = None,
 ) -> RunResult:
     """Boot, run ``argv`` as pid 1, and return its result.
 
@@ -100,6 +101,10 @@ def run(
 
     ``deterministic`` runs on a virtual clock with preemption by syscall count, so the
     same program and input give the same syscall trace on every run and machine.
+
+    ``chaos=SEED`` runs under the chaos scheduler (``kernel/chaos.py``): deterministic
+    mode, plus preemption at random instructions and a random choice of the next
+    thread, all from SEED; ``kernel.chaos`` has its counters.
 
     With ``capture`` the program's stdout and stderr are collected; otherwise they go
     to this process's stdout and stderr (as in the CLI). ``stdin=None`` connects the
@@ -143,9 +148,15 @@ def run(
         KernelConfig(
             init_path=os.fsencode(path) if path is not None else args[0], argv=args, envp=envp,
             stdio=(stdin_file, stdout_file, stderr_file), strace=trace, report=report,
-            deterministic=deterministic,
+            deterministic=deterministic or chaos is not None,
         )
     )  # fmt: skip
+    boot_options: dict = {}
+    if chaos is not None:
+        from .kernel import chaos as chaos_mod
+
+        scheduler = chaos_mod.install(kernel, chaos).scheduler
+        boot_options = {"scheduler": scheduler, "timer_period_s": chaos_mod.TIMER_OFF_S}
     result = RunResult(exit_code=None, signal=None)
     if with_kernel is not None:
         with_kernel(kernel)
@@ -154,7 +165,7 @@ def run(
     try:
         ostd.boot(kernel.main, cmdline=" ".join(a.decode(errors="replace") for a in args),
                   initramfs=initramfs, ram_size=ram_size, idle=kernel.idle,
-                  console_sink=console, echo_log=boot_log)  # fmt: skip
+                  console_sink=console, echo_log=boot_log, **boot_options)  # fmt: skip
     except ostd.Panic as panic:
         result.panic = str(panic)
     if memcheck and result.panic is None:

@@ -35,7 +35,7 @@ BIN_DIR = IMAGES_DIR / "bin"
 GLIBC_OUT_DIR = IMAGES_DIR / "build-glibc"
 
 #: Programs built without libc (raw ``syscall`` from ``_start``).
-FREESTANDING = frozenset({"tiny"})
+FREESTANDING = frozenset({"tiny", "tiny_data"})
 
 #: Programs that are expected to die with SIGSEGV.
 CRASHING = frozenset({"segv_null", "segv_kernel", "segv_nx"})

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from oracle import NATIVE_TIMEOUT, _lines, empty_tmp, lab_isolated, native
+
+from asterinas_lab import runner
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 LIBCS = ["musl", "glibc"]
@@ -112,3 +115,16 @@ def test_flock(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
     """flock(2): owned by the open file (shared by dup and fork), released with the last
     descriptor, lost by a failed upgrade, blind to fcntl locks, and LOCK_EX waiting."""
     _same_program(request, root, "flock_locks", libc)
+
+
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_large_pipe_writes_arrive_once(deterministic: bool) -> None:
+    """A write bigger than the pipe's free space sleeps part-way through; it must not be
+    served twice (once on the fast path, again on the slow one) and duplicate data."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("busybox-static is not installed")
+    script = "busybox dd if=/dev/zero bs=100000 count=3 2>/dev/null | busybox wc -c"
+    want = subprocess.run([busybox, "sh", "-c", script], capture_output=True, check=True).stdout
+    got = runner.run(["/bin/busybox", "sh", "-c", script], deterministic=deterministic)
+    assert (got.stdout, got.status) == (want, 0)

@@ -47,6 +47,9 @@ class _ReuseState:
 def alloc_reusing(original):
     """FrameAllocator.alloc that, every 8th untyped allocation, hands out the frame it
     handed out just before (still in use), zeroing it."""
+    # Count from this injection, so that every demonstration misbehaves at the same
+    # allocations whatever ran in this Python process before.
+    _ReuseState.allocations, _ReuseState.last = 0, None
 
     def alloc(self, kind: int, zeroed: bool = True) -> int:
         if kind == UNTYPED:

@@ -29,7 +29,7 @@ from .process.process import FsContext, Process, Thread
 from .process.thread_loop import thread_loop
 from .syscall.numbers import SYS_EXIT, SYS_EXIT_GROUP, SYSCALL_NAMES
 from .syscall.strace import SyscallFormatter, pid_prefixed
-from .syscall.table import NR_SYSCALLS, TABLE, dispatch
+from .syscall.table import NR_SYSCALLS, TABLE, SyscallEntry, dispatch
 from .time import clock
 from .time.cpu_timers import check_cpu_timers
 from .time.timers import TimerQueue
@@ -85,11 +85,23 @@ class Kernel:
         # Single-stepping on unicorn 2.1.4 has quirks (a free run right after a counted
         # one can double-fault): asterinas_lab/viz/session.py drives it safely.
         self.debugger: Any = None
+        # Chaos mode (kernel/chaos.py, ``runner.run(chaos=SEED)``): seeded preemption at
+        # random instructions and at the kernel's preemption points. None otherwise.
+        self.chaos: Any = None
+        # The scheduling policy (lab 5): an ``ostd.Scheduler`` (enqueue, pick_next, len)
+        # to inject at boot, before the first task exists; None keeps OSTD's FIFO.
+        # Set it from ``runner.run(with_kernel=lambda k: setattr(k, "scheduler", ...))``.
+        self.scheduler: Any = None
+        # The syscall table this kernel dispatches through: the shared TABLE, or a private
+        # copy once ``override_syscall`` replaced an entry (lab 3). Fixed at boot.
+        self.syscall_table: list[SyscallEntry | None] = TABLE
 
     # --- boot ---------------------------------------------------------------------------
 
     def main(self, boot_info: BootInfo) -> None:
         ostd.set_oops_handler(self._oops)
+        if self.scheduler is not None:
+            ostd.inject_scheduler(self.scheduler)
         clock.start(virtual=self.deterministic)
         timer.register_callback(self._on_tick)
         total_frames, _free = ostd.memory_stats()
@@ -152,16 +164,28 @@ class Kernel:
 
     # --- syscall entry points ------------------------------------------------------------
 
+    def override_syscall(self, number: int, handler: Callable[..., int | None], blocking: bool = False) -> None:
+        """Serve syscall ``number`` with ``handler(thread, a0, ..., a5)`` (the signature
+        of the table's handlers, asterinas_lab/kernel/syscall/table.py) in this kernel
+        only: the injection point for student handlers (lab 3). Call it before boot, e.g.
+        ``runner.run(argv, with_kernel=lambda k: k.override_syscall(1, my_write))``.
+        ``blocking`` handlers run in the thread's task (they may sleep), others on the
+        fast path. The shared table is never changed, and without an override dispatch
+        is exactly as before."""
+        if self.syscall_table is TABLE:
+            self.syscall_table = list(TABLE)
+        self.syscall_table[number] = SyscallEntry(handler, blocking)
+
     def _server(self) -> Callable[[Thread, UserContext, bool], bool]:
         """dispatch, or the tracing dispatch while strace or a syscall event wants it."""
         if self.config.strace is not None:
             return self._traced
-        active, traced = events.active, self._traced
+        active, traced, table = events.active, self._traced, self.syscall_table
 
         def serve(thread: Thread, context: UserContext, allow_blocking: bool) -> bool:
             if active[SYSCALL_EXIT]:  # set while SYSCALL_ENTER or SYSCALL_EXIT is watched
                 return traced(thread, context, allow_blocking)
-            return dispatch(thread, context, allow_blocking)
+            return dispatch(thread, context, allow_blocking, table)
 
         return serve
 
@@ -171,12 +195,12 @@ class Kernel:
         if not self.deterministic:
             if self.config.strace is not None:
                 return lambda context: self._traced(thread, context, False)
-            active, traced = events.active, self._traced
+            active, traced, table = events.active, self._traced, self.syscall_table
 
             def fast_path(context: UserContext) -> bool:  # the hot path: one test more
                 if active[SYSCALL_EXIT]:
                     return traced(thread, context, False)
-                return dispatch(thread, context, False)
+                return dispatch(thread, context, False, table)
 
             return fast_path
         serve = self._server()
@@ -248,7 +272,8 @@ class Kernel:
         """``dispatch`` that also prints the call in strace's format and publishes the
         SYSCALL_ENTER and SYSCALL_EXIT events."""
         number, *rest = context.syscall_args()
-        entry = TABLE[number] if number < NR_SYSCALLS else None
+        table = self.syscall_table
+        entry = table[number] if number < NR_SYSCALLS else None
         if entry is not None and entry.blocking and not allow_blocking:
             return False
         formatter = thread.data.get("strace") or self._new_formatter(thread)
@@ -265,8 +290,8 @@ class Kernel:
             if not allow_blocking and events.active[SYSCALL_ENTER]:
                 events.emit(SYSCALL_ENTER, text=text, **fields)
             self._trace_exit(thread, fields, formatter.format_exit(number, args, 0), None)
-            return dispatch(thread, context, allow_blocking)
-        if not dispatch(thread, context, allow_blocking):
+            return dispatch(thread, context, allow_blocking, table)
+        if not dispatch(thread, context, allow_blocking, table):
             return False  # it must block: the slow path will serve (and print) it
         if not allow_blocking and events.active[SYSCALL_ENTER]:
             events.emit(SYSCALL_ENTER, text=text, **fields)

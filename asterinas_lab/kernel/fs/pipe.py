@@ -12,7 +12,10 @@ after fork and dup.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import count
+from typing import Any
 
 from ...ostd import Task, WaitQueue
 from ..error import EAGAIN, EBADF, ENXIO, EPIPE, LinuxError, MustBlock
@@ -28,6 +31,38 @@ from .vfs import O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, SETFL_MASK
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
 _pipe_ino = count(1)
+
+# --- injection point: the pipe's read and write (lab 6) -----------------------------------
+#: ``pipe_read(pipe, count, nonblocking, wait) -> bytes`` and
+#: ``pipe_write(pipe, data, nonblocking, wait, sigpipe) -> int`` replace the bodies of
+#: PipeEnd.read/write (pipes and FIFOs) while set by :func:`inject_pipe_ops`. They work on
+#: the shared :class:`Pipe` (``buffer``, ``readers``, ``writers``, ``wake()``), raise
+#: LinuxError for errors, call ``wait(condition)`` to sleep until ``condition()`` holds
+#: (it raises LinuxError if a signal interrupts the sleep) and ``sigpipe()`` to send
+#: SIGPIPE to the calling thread. They always run on the slow path (never in a CPU hook).
+injected_read: Callable[..., bytes] | None = None
+injected_write: Callable[..., int] | None = None
+
+
+@contextmanager
+def inject_pipe_ops(
+    read: Callable[..., bytes] | None = None, write: Callable[..., int] | None = None
+) -> Iterator[None]:
+    """Serve pipe reads and/or writes with other code (e.g. a student's) in the block."""
+    global injected_read, injected_write
+    saved = injected_read, injected_write
+    injected_read, injected_write = read, write
+    try:
+        yield
+    finally:
+        injected_read, injected_write = saved
+
+
+def _caller_waits(pipe: Pipe) -> tuple[Any, Callable[[Callable[[], object]], object]]:
+    thread = Task.current().data
+    if thread.in_fast_path:
+        raise MustBlock  # injected code runs on the slow path only: it may sleep anywhere
+    return thread, lambda condition: pause_until(thread, condition, pipe.queue)
 
 
 class Pipe:
@@ -94,6 +129,9 @@ class PipeEnd(StreamFile):
         if self.is_writer:
             raise LinuxError(EBADF)
         pipe = self.pipe
+        if injected_read is not None:
+            _thread, wait = _caller_waits(pipe)
+            return injected_read(pipe, count, bool(self.flags & O_NONBLOCK), wait)
         if count == 0:
             return b""
         if not pipe.buffer and pipe.writers:
@@ -113,9 +151,19 @@ class PipeEnd(StreamFile):
         if not self.is_writer:
             raise LinuxError(EBADF)
         pipe = self.pipe
+        if injected_write is not None:
+            thread, wait = _caller_waits(pipe)
+            sigpipe = lambda: send_to_thread(thread, SigInfo(SIGPIPE, pid=thread.process.pid))  # noqa: E731
+            return injected_write(pipe, data, bool(self.flags & O_NONBLOCK), wait, sigpipe)
         thread = Task.current().data
         total = len(data)
         written = 0
+        if thread.in_fast_path and pipe.readers and total > PIPE_CAPACITY - len(pipe.buffer):
+            if not self.flags & O_NONBLOCK:
+                # It would have to sleep part-way, and the fast path cannot sleep: the
+                # slow path would then run the call again from the start and write the
+                # first part twice. Go there before writing anything.
+                raise MustBlock
         while written < total:
             if not pipe.readers:
                 if written:

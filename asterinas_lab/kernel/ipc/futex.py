@@ -10,9 +10,12 @@ processes mapping the same shared page at different addresses meet on one futex.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ...ostd import PAGE_SIZE
+from ..chaos import preemption_point
 from ..error import EAGAIN, EFAULT, EINVAL, LinuxError
 from ..process.signal.pause import pause_until
 
@@ -20,6 +23,44 @@ if TYPE_CHECKING:
     from ..process.process import Process, Thread
 
 FUTEX_BITSET_MATCH_ANY = 0xFFFF_FFFF
+
+# --- injection point: FUTEX_WAIT and FUTEX_WAKE (lab 7) -----------------------------------
+#: ``wait(futexes, thread, key, uaddr, expected, bitset, deadline_ns) -> 0``: sleep while
+#: the word at ``uaddr`` holds ``expected`` (else EAGAIN) until woken (or ETIMEDOUT at
+#: ``deadline_ns``, or a signal). ``wake(futexes, key, count, bitset) -> number woken``.
+#: Both work on ``futexes.queues`` (key -> list of FutexWaiter, oldest first): a waiter
+#: is woken by taking it off its queue, setting ``woken`` and calling
+#: ``waiter.thread.wake()``, which is also how the kernel's own REQUEUE and WAKE_OP wake.
+#: The kernel has already checked the arguments (alignment, bitset != 0) and computed
+#: the key. None means the kernel's own code below.
+FutexWait = Callable[..., int]
+FutexWake = Callable[..., int]
+wait_handler: FutexWait | None = None
+wake_handler: FutexWake | None = None
+
+
+@contextmanager
+def inject_futex(wait: FutexWait | None = None, wake: FutexWake | None = None) -> Iterator[None]:
+    """Serve FUTEX_WAIT(_BITSET) and FUTEX_WAKE(_BITSET) (and the wakes of thread exit)
+    with other code (safe kernel code, e.g. a student's) while the ``with`` block runs."""
+    global wait_handler, wake_handler
+    saved = wait_handler, wake_handler
+    wait_handler, wake_handler = wait, wake
+    try:
+        yield
+    finally:
+        wait_handler, wake_handler = saved
+
+
+def read_word(thread: Thread, uaddr: int) -> int:
+    """The futex word at ``uaddr`` (Linux's ``get_user``). On a multi-core machine other
+    threads run on other CPUs while this thread reads, so nothing may be assumed about
+    what happened just before or just after: under the chaos scheduler, other threads
+    may run on either side of the read (a preemption point)."""
+    preemption_point(thread)
+    value = thread.process.read_u32(uaddr)
+    preemption_point(thread)
+    return value
 
 
 class FutexWaiter:
@@ -57,20 +98,25 @@ class Futexes:
     ) -> int:
         if bitset == 0:
             raise LinuxError(EINVAL)
-        process = thread.process
-        key = self.key(process, uaddr, private)
-        if process.read_u32(uaddr) != expected & 0xFFFF_FFFF:
-            raise LinuxError(EAGAIN)
+        key = self.key(thread.process, uaddr, private)
+        if wait_handler is not None:
+            return wait_handler(self, thread, key, uaddr, expected & 0xFFFF_FFFF, bitset, deadline_ns)
+        # Queue first, compare second (as Linux does under the hash bucket's lock): a
+        # waker that changes the word after our read finds us queued, so its wake-up
+        # cannot be lost between the compare and the sleep.
         waiter = FutexWaiter(thread, bitset, key)
         self.queues.setdefault(key, []).append(waiter)
         try:
+            if read_word(thread, uaddr) != expected & 0xFFFF_FFFF and not waiter.woken:
+                raise LinuxError(EAGAIN)
             pause_until(thread, lambda: waiter.woken, deadline_ns=deadline_ns)
         finally:
             if not waiter.woken:
-                self._remove(waiter)
+                self.remove(waiter)
         return 0
 
-    def _remove(self, waiter: FutexWaiter) -> None:
+    def remove(self, waiter: FutexWaiter) -> None:
+        """Take a waiter that was not woken (timed out, interrupted) off its queue."""
         queue = self.queues.get(waiter.key)
         if queue is not None and waiter in queue:
             queue.remove(waiter)
@@ -81,6 +127,8 @@ class Futexes:
         if bitset == 0:
             raise LinuxError(EINVAL)
         key = self.key(process, uaddr, private)
+        if wake_handler is not None:
+            return wake_handler(self, key, count, bitset) if count > 0 else 0
         return self._wake_key(key, count, bitset)
 
     def _wake_key(self, key: tuple, count: int, bitset: int = FUTEX_BITSET_MATCH_ANY) -> int:

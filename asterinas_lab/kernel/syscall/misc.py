@@ -100,6 +100,39 @@ def sys_prctl(t, option, arg2, *_):
     raise LinuxError(EINVAL)
 
 
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+
+
+def _priority_targets(t, which: int, who: int) -> list:
+    """The processes setpriority/getpriority address (only live ones)."""
+    which, who = s32(which), s32(who)
+    live = [p for p in t.kernel.processes.values() if not p.zombie]
+    if which == PRIO_PROCESS:
+        targets = [t.process] if who == 0 else [p for p in live if p.pid == who]
+    elif which == PRIO_PGRP:
+        pgid = t.process.pgid if who == 0 else who
+        targets = [p for p in live if p.pgid == pgid]
+    elif which == PRIO_USER:
+        targets = live  # one user here: everyone
+    else:
+        raise LinuxError(EINVAL)
+    if not targets:
+        raise LinuxError(ESRCH)
+    return targets
+
+
+def sys_getpriority(t, which, who, *_):
+    # The raw syscall returns 20 - nice (1..40); libc turns it back into the nice value.
+    return 20 - min(p.nice for p in _priority_targets(t, which, who))
+
+
+def sys_setpriority(t, which, who, prio, *_):
+    nice = max(-20, min(19, s32(prio)))
+    for process in _priority_targets(t, which, who):
+        process.nice = nice  # no permission model: every process may change any nice
+    return 0
+
+
 def sys_sched_yield(t, *_):
     Task.yield_now()
     return 0
@@ -204,6 +237,8 @@ SYSCALLS = (
     (nr.SYS_SETRLIMIT, sys_setrlimit, False),
     (nr.SYS_PRCTL, sys_prctl, False),
     (nr.SYS_SCHED_YIELD, sys_sched_yield, True),
+    (nr.SYS_GETPRIORITY, sys_getpriority, False),
+    (nr.SYS_SETPRIORITY, sys_setpriority, False),
     (nr.SYS_SYSINFO, sys_sysinfo, False),
     (nr.SYS_SCHED_GETAFFINITY, sys_sched_getaffinity, False),
     (nr.SYS_SCHED_SETAFFINITY, sys_sched_setaffinity, False),

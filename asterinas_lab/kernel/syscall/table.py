@@ -53,12 +53,15 @@ def unknown_syscall(number: int) -> int:
     return -ENOSYS
 
 
-def dispatch(thread, context: UserContext, allow_blocking: bool) -> bool:
-    """Serve the syscall in ``context``. Returns False if it must go to the slow path."""
+def dispatch(thread, context: UserContext, allow_blocking: bool, table: list[SyscallEntry | None] = TABLE) -> bool:
+    """Serve the syscall in ``context``. Returns False if it must go to the slow path.
+
+    ``table`` is the kernel's table: TABLE, or a copy with some entries overridden
+    (``Kernel.override_syscall``, the injection point of lab 3)."""
     number, a0, a1, a2, a3, a4, a5 = context.syscall_args()
     if number >= NR_SYSCALLS:
         number &= 0xFFFF_FFFF  # Linux reads the number as a 32-bit int
-    entry = TABLE[number] if number < NR_SYSCALLS else None
+    entry = table[number] if number < NR_SYSCALLS else None
     if entry is None:
         context.set_syscall_return(unknown_syscall(number))
         return True

@@ -16,11 +16,17 @@ SEGV_MAPERR (nothing there) or SEGV_ACCERR (there, but not with that access).
 unicorn does not report the page-fault error code, so the kind of access is inferred:
 a fault on a page that is present (and readable) must be a write, unless the address
 is where the instruction pointer is, which makes it an instruction fetch.
+
+The two common cases, a first touch of anonymous memory and a copy-on-write write, can
+be served by other safe code (lab 4's exercises) through :func:`inject_fault_handlers`.
 """
 
 from __future__ import annotations
 
-from ...ostd import PAGE_SIZE, FrameAllocOptions, PageFlags
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ...ostd import PAGE_SIZE, FrameAllocOptions, PageFlags, VmSpace
 from .vmar import PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, ProcessVm, VmArea, page_down, prot_to_flags
 
 SEGV_MAPERR = 1
@@ -35,6 +41,35 @@ FAULT_SIGBUS = -2
 # a few, which makes first touch of a large array cheap.
 FAULT_AROUND_PAGES = 16
 ANON_FAULT_AROUND_PAGES = 4
+
+# --- injection point: the fault policy (lab 4) ------------------------------------------
+#: ``handler(vm_space, page, flags)``: resolves one fault at the page-aligned ``page``.
+FaultHandler = Callable[[VmSpace, int, PageFlags], None]
+#: Set by :func:`inject_fault_handlers`; None means the kernel's own code below.
+#: ``anonymous`` serves a first touch of a page in a private anonymous area (heap, stack,
+#: anonymous mmap): nothing is mapped there yet, and the page must become a zeroed frame
+#: mapped with ``flags`` (the area's). ``cow`` serves a write to a present, read-only page
+#: of a writable private area (copy-on-write): the page must end up writable with
+#: ``flags``, holding its current bytes, and no other address space may see the write.
+anonymous_fault_handler: FaultHandler | None = None
+cow_fault_handler: FaultHandler | None = None
+
+
+@contextmanager
+def inject_fault_handlers(
+    anonymous: FaultHandler | None = None, cow: FaultHandler | None = None
+) -> Iterator[None]:
+    """Serve anonymous first touches and copy-on-write faults with other code (safe
+    kernel code, e.g. a student's) while the ``with`` block runs; None keeps the
+    kernel's own. Such a handler serves exactly the faulting page (no fault-around),
+    so each first touch and each copy is one fault."""
+    global anonymous_fault_handler, cow_fault_handler
+    saved = anonymous_fault_handler, cow_fault_handler
+    anonymous_fault_handler, cow_fault_handler = anonymous, cow
+    try:
+        yield
+    finally:
+        anonymous_fault_handler, cow_fault_handler = saved
 
 
 def handle_page_fault(vm: ProcessVm, vaddr: int, write: bool = False, execute: bool = False) -> int:
@@ -81,6 +116,9 @@ def _fix_present(vm: ProcessVm, area: VmArea, page: int, present: PageFlags, wri
         # As above, but a private page stays read-only if it was: it may be shared.
         cursor.protect_next(PAGE_SIZE, lambda old: flags & ~PageFlags.W | (old & PageFlags.W))
         return 0
+    if cow_fault_handler is not None:
+        cow_fault_handler(space, page, flags)
+        return 0
     mapped = space.query(page)
     # Our handle plus this mapping: nobody else can see the frame, so no copy is needed.
     if mapped.frame.reference_count <= 2:
@@ -101,6 +139,9 @@ def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
             shared.written = True
         cursor = space.cursor_mut(page, page + PAGE_SIZE)
         cursor.map(shared.frame(area.shared_index(page)), flags)
+        return 0
+    if anonymous_fault_handler is not None and area.backing is None:
+        anonymous_fault_handler(space, page, flags)
         return 0
     around = FAULT_AROUND_PAGES if area.backing is not None else ANON_FAULT_AROUND_PAGES
     limit = min(area.end, (page | 0x1FFFFF) + 1)  # stay in this area and 2 MiB region

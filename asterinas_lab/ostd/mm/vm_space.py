@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ...machine.ram import PAGE_SIZE
 from .. import events, platform
-from ..error import OstdError
+from ..error import AccessDenied, OstdError
 from ..events import Event
 from ..unsafe import unsafe
 from .frame import UNTYPED, Frame
@@ -116,6 +116,23 @@ class VmSpace:
 
     def page_table_frames(self) -> list[int]:
         return list(self._pt.table_frames)
+
+    @unsafe
+    def read_page_table(self, table_paddr: int) -> tuple[int, ...]:
+        """The 512 raw 64-bit entries of ``table_paddr``, one of this space's own page
+        tables: the root (``root_paddr``) or a user-half table below it. Read-only; for
+        walking the tables by hand (lab 2) and for tools.
+
+        Invariant kept: nothing is written, and only this space's table frames can be
+        read (anything else, including the kernel-half tables every space shares, user
+        data frames and kernel objects, raises AccessDenied). The entries are plain
+        integers that ``mappings()`` and ``query()`` already reveal (flags and frame
+        addresses) plus the addresses of tables, which only this method accepts, and
+        only to read: no frame's ownership or reference count changes."""
+        if table_paddr not in self._pt.table_frames:
+            raise AccessDenied(f"{table_paddr:#x} is not a page table of this address space")
+        # SAFETY: a whole table frame that this space's PageTable owns, only read.
+        return _ENTRIES.unpack_from(self._platform.ram, table_paddr)
 
     # --- fork ------------------------------------------------------------------------
 
