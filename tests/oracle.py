@@ -216,11 +216,16 @@ def assert_program_same(request, root: Path, name: str, libc: str) -> None:
         request.getfixturevalue("glibc_root")
     argv = [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
     empty_tmp(root)
-    want = native(root, argv, timeout=NATIVE_TIMEOUT)
+    assert_lab_matches(root, argv, native(root, argv, timeout=NATIVE_TIMEOUT))
+
+
+def assert_lab_matches(root: Path, argv: list[str], want: Outcome, **lab_options: object) -> None:
+    """``want`` is a native run that finished ("done", status 0): the lab, on the same
+    tree (its /tmp emptied first), must print the same bytes with the same status."""
     assert want.status == 0, f"{argv} natively: status {want.status}\n{want.stdout.decode(errors='replace')}"
     assert want.stdout.endswith(b"done\n"), f"{argv} natively did not finish: {want.stdout[-500:]!r}"
     empty_tmp(root)
-    got = lab_isolated(root, argv)
+    got = lab_isolated(root, argv, **lab_options)
     # Lines first, for a readable diff; then the exact bytes.
     assert _lines(got.stdout) == _lines(want.stdout), f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
     assert got.stdout == want.stdout

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oracle import NATIVE_TIMEOUT, _lines, empty_tmp, lab_isolated, native
+from oracle import NATIVE_TIMEOUT, assert_lab_matches, empty_tmp, native
 
 from asterinas_lab import runner
 
@@ -34,17 +34,6 @@ def _argv(request: pytest.FixtureRequest, name: str, libc: str) -> list[str]:
     if libc == "glibc":
         request.getfixturevalue("glibc_root")
     return [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
-
-
-def _compare(root: Path, argv: list[str], want_native, **lab_options: object) -> None:
-    want = want_native()
-    assert want.status == 0, f"{argv} natively: status {want.status}\n{want.stdout.decode(errors='replace')}"
-    assert want.stdout.endswith(b"done\n"), f"{argv} natively did not finish: {want.stdout[-500:]!r}"
-    empty_tmp(root)
-    got = lab_isolated(root, argv, **lab_options)
-    assert _lines(got.stdout) == _lines(want.stdout), f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
-    assert got.stdout == want.stdout
-    assert got.status == want.status
 
 
 @contextlib.contextmanager
@@ -69,13 +58,13 @@ def test_tmpfs_size_limit(request: pytest.FixtureRequest, root: Path, libc: str)
         with _small_tmpfs(root / "tmp"):
             return native(root, argv, timeout=NATIVE_TIMEOUT)
 
-    _compare(root, argv, run_native, ram_size=SMALL_RAM)
+    assert_lab_matches(root, argv, run_native(), ram_size=SMALL_RAM)
 
 
 def _same_program(request: pytest.FixtureRequest, root: Path, name: str, libc: str, **lab_options: object) -> None:
     argv = _argv(request, name, libc)
     empty_tmp(root)
-    _compare(root, argv, lambda: native(root, argv, timeout=NATIVE_TIMEOUT), **lab_options)
+    assert_lab_matches(root, argv, native(root, argv, timeout=NATIVE_TIMEOUT), **lab_options)
 
 
 @needs_root
@@ -92,7 +81,7 @@ def test_busybox_mkfifo(root: Path) -> None:
               "&& busybox rm /tmp/p && echo done")  # fmt: skip
     argv = ["/bin/busybox", "sh", "-c", script]
     empty_tmp(root)
-    _compare(root, argv, lambda: native(root, argv, timeout=NATIVE_TIMEOUT))
+    assert_lab_matches(root, argv, native(root, argv, timeout=NATIVE_TIMEOUT))
 
 
 @needs_root

@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from oracle import NATIVE_TIMEOUT, Outcome, _lines, empty_tmp, lab_isolated, native
+from oracle import NATIVE_TIMEOUT, Outcome, assert_lab_matches, empty_tmp, native
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot, mount and setuid need root")
 LIBCS = ["musl", "glibc"]
@@ -53,16 +53,6 @@ def _native(root: Path, argv: list[str]) -> Outcome:
         _unmount_below(root)
 
 
-def _compare(root: Path, argv: list[str], want: Outcome) -> None:
-    assert want.status == 0, f"{argv} natively: status {want.status}\n{want.stdout.decode(errors='replace')}"
-    assert want.stdout.endswith(b"done\n"), f"{argv} natively did not finish: {want.stdout[-500:]!r}"
-    empty_tmp(root)
-    got = lab_isolated(root, argv)
-    assert _lines(got.stdout) == _lines(want.stdout), f"{argv}: stdout differs (stderr in lab: {got.stderr!r})"
-    assert got.stdout == want.stdout
-    assert got.status == want.status
-
-
 @needs_root
 @pytest.mark.parametrize("libc", LIBCS)
 def test_vfs_perms(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
@@ -75,7 +65,7 @@ def test_vfs_perms(request: pytest.FixtureRequest, root: Path, libc: str) -> Non
     # The program really exercised what it is meant to (a broken native run fails here).
     for line in (b"open 0600 root file: -1 EACCES", b"getcwd: /", b"ro: create: -1 EROFS", b"done"):
         assert line in want.stdout.splitlines(), line
-    _compare(root, argv, want)
+    assert_lab_matches(root, argv, want)
 
 
 @needs_root
@@ -99,7 +89,7 @@ def test_busybox_mount_and_umount(root: Path) -> None:
     want = _native(root, argv)
     if b"on /tmp/m type tmpfs" not in want.stdout:
         pytest.skip("root cannot mount a tmpfs natively here")
-    _compare(root, argv, want)
+    assert_lab_matches(root, argv, want)
 
 
 @needs_root
@@ -114,4 +104,4 @@ def test_busybox_listing_order_and_chroot(root: Path) -> None:
         "/bin/busybox find / -type d; /bin/busybox chroot /etc /x; echo chroot file: $?'; echo done"
     )
     argv = ["/bin/busybox", "sh", "-c", script]
-    _compare(root, argv, _native(root, argv))
+    assert_lab_matches(root, argv, _native(root, argv))

@@ -744,13 +744,17 @@ class Tty:
         leader = self.kernel.processes.get(self.session)
         if leader is not None and not leader.zombie and not leader.exiting:
             return True
+        self._hang_up()
+        return False
+
+    def _hang_up(self) -> None:
+        """The session loses its terminal: the foreground group gets SIGHUP, SIGCONT."""
         pgrp = self.pgrp
         self.session = self.pgrp = None
         self.detached.clear()
         if pgrp is not None:
             self.signal_group(pgrp, SIGHUP)
             self.signal_group(pgrp, SIGCONT)
-        return False
 
     def signal_group(self, pgrp: int, sig: int) -> None:
         for process in list(self.kernel.processes.values()):
@@ -985,12 +989,7 @@ class Tty:
         if controlling_tty(process) is not self:
             raise LinuxError(ENOTTY)
         if process.sid == process.pid:
-            pgrp = self.pgrp
-            self.session = self.pgrp = None
-            self.detached.clear()
-            if pgrp is not None:
-                self.signal_group(pgrp, SIGHUP)
-                self.signal_group(pgrp, SIGCONT)
+            self._hang_up()
         else:
             self.detached.add(process.pid)
         return 0
