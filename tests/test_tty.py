@@ -401,6 +401,20 @@ def test_job_control_keys_in_an_interactive_shell_are_linuxs() -> None:
 
 
 @needs_busybox
+def test_proc_stat_shows_the_terminal_and_its_foreground_group() -> None:
+    """/proc/PID/stat's tty_nr and tpgid: a job in the foreground of its terminal, a
+    background job, and a process in a new session without a terminal (setsid)."""
+    facts = ("busybox awk '{print ($8 == $5) ? \"foreground\" : \"background\", "
+             "($7 != 0) ? \"terminal\" : \"no terminal\", ($8 == -1) ? \"no tpgid\" : \"tpgid\"}' /proc/self/stat")
+    script = f"{facts}; {facts} & wait; busybox setsid {facts} | busybox cat"  # cat waits for the fork
+    steps: list[Step] = [(b"$ \x1b[6n", script.encode() + b"\n"), (b"terminal no tpgid\r\n", b"exit\n")]
+    lab, native = both(["sh", "-i"], steps)
+    expected = [b"foreground terminal tpgid", b"background terminal tpgid", b"background no terminal no tpgid"]
+    assert [line for line in native.output.split(b"\r\n") if line in expected] == expected, native.output
+    assert [line for line in lab.output.split(b"\r\n") if line in expected] == expected, lab.output
+
+
+@needs_busybox
 def test_ctrl_c_stops_programs_that_never_read_the_terminal() -> None:
     """Keys are taken from the line on every timer tick, not only when someone reads:
     ^C reaches ``yes`` (all syscalls) and a loop that makes none at all."""

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...ostd import PAGE_SIZE, memory_stats
+from ..device.tty import controlling_tty
 from ..error import EINVAL, ENOENT, EPERM, LinuxError
 from ..time import clock
 from .devfs import CharDevice, current_process
@@ -352,9 +353,17 @@ class ProcFs(RamFs):
         cutime = process.children_cpu_ns * USER_HZ // 1_000_000_000
         vsize, rss = self._vm_sizes(process)
         threads = len(process.live_threads) or 1
+        # The controlling terminal, as Linux encodes a dev_t here, and its foreground group.
+        tty = controlling_tty(process)
+        if tty is not None:
+            major, minor = tty.rdev
+            tty_nr, tpgid = (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12), tty.pgrp or -1
+        else:
+            tty_nr, tpgid = 0, -1
+        nice = process.nice
         fields = [
             process.pid, f"({process.comm.decode(errors='replace')})", state, ppid, process.pgid, process.sid,
-            0, -1, 0x400000, 0, 0, 0, 0, utime, 0, cutime, 0, 20, 0, threads, 0, 0, vsize, rss,
+            tty_nr, tpgid, 0x400000, 0, 0, 0, 0, utime, 0, cutime, 0, 20 + nice, nice, threads, 0, 0, vsize, rss,
             (1 << 64) - 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         ]  # fmt: skip
         return (" ".join(str(f) for f in fields) + "\n").encode()
