@@ -30,6 +30,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,6 +118,39 @@ def lab_runner(program: str) -> Callable[[int], None]:
     return run
 
 
+QILING_DRIVER = Path(__file__).resolve().parent / "qiling_run.py"
+
+
+def qiling_runner(program: str, python: str, rootfs: Path) -> Callable[[int], None] | None:
+    """Qiling (in its own environment's ``python``) running the musl build from a copy
+    of images/bin in ``rootfs``; None where Qiling does not give Linux's output (its
+    fork, for example, fails), so that no row times a run that went wrong."""
+    if program.startswith("busybox-"):
+        return None  # the shell rows exec other programs: not timed under Qiling
+
+    def argv(n: int) -> list[str]:
+        return [python, str(QILING_DRIVER), str(rootfs), *command(program, n, lab=True)]
+
+    check_n = max(1, min(100, next(w.n for w in WORKS if w.program == program) // 1000))
+    want = subprocess.run(command(program, check_n, lab=False), env=ENV, capture_output=True).stdout
+    got = subprocess.run(argv(check_n), env=ENV, capture_output=True).stdout
+    if got != want:
+        print(f"  qiling: {program} prints {got[-80:]!r}, Linux {want[-80:]!r}: not timed", file=sys.stderr)
+        return None
+
+    def run(n: int) -> None:
+        subprocess.run(argv(n), env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+    return run
+
+
+def qiling_rootfs() -> Path:
+    rootfs = Path(tempfile.mkdtemp(prefix="asterinas-lab-qiling-"))
+    (rootfs / "tmp").mkdir()
+    shutil.copytree(IMAGES_BIN, rootfs / "bin")
+    return rootfs
+
+
 def per_op(run: Callable[[int], None], n: int, repeat: int) -> tuple[float, float]:
     """(seconds per iteration, seconds for N iterations including start-up)."""
     t0 = best_of(repeat, lambda: run(0))
@@ -154,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N / 10 and one repetition")
     ap.add_argument("--repeat", type=int, default=None, help="repetitions, best taken (default 3)")
+    ap.add_argument("--qiling", metavar="PYTHON",
+                    help="a Python with Qiling installed (its own venv): adds a Qiling column")  # fmt: skip
     args = ap.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     scale = 10 if args.quick else 1
@@ -163,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         f"# {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()}  {platform.processor() or ''}"
         f"  python {platform.python_version()}  repeat={repeat}{'  (quick)' if args.quick else ''}"
     )
-    header = ("work", "N", "native", "qemu-user", "asterinas-lab", "lab run (N)", "vs native", "budget", "ok")
+    header = ("work", "N", "native", "qemu-user", "Qiling", "asterinas-lab", "lab run (N)", "vs native", "budget",
+              "ok")  # fmt: skip
+    rootfs = qiling_rootfs() if args.qiling else None
     rows: list[tuple[str, ...]] = []
     for work in WORKS:
         n = work.n // scale
@@ -171,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         # qemu-user follows a fork but not an execve into another program: skip it there.
         with_qemu = qemu and not work.program.startswith("busybox-")
         q = per_op(qemu_runner(work.program, qemu), n, repeat)[0] if with_qemu else None
+        qiling = qiling_runner(work.program, args.qiling, rootfs) if rootfs is not None else None
+        ql = per_op(qiling, n, repeat)[0] if qiling is not None else None
         lab, lab_total = per_op(lab_runner(work.program), n, repeat)
         ratio = lab / native if native > 0 else float("inf")
         if work.budget is None:
@@ -190,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{n:,}",
                 fmt_cost(work, native),
                 fmt_cost(work, q),
+                fmt_cost(work, ql),
                 fmt_cost(work, lab),
                 f"{lab_total:.2f} s",
                 f"{ratio:.1f}x",
@@ -215,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                 "-",
                 "-",
                 "-",
+                "-",
                 f"{first_user * 1e3:.1f} ms",
                 "-",
                 "-",
@@ -228,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             "-",
             f"{native_tiny * 1e3:.1f} ms",
             f"{qemu_tiny * 1e3:.1f} ms" if qemu_tiny is not None else "-",
+            "-",
             f"{tiny * 1e3:.1f} ms",
             "-",
             f"{tiny / native_tiny:.0f}x",
@@ -238,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
 
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+    if rootfs is not None:
+        shutil.rmtree(rootfs, ignore_errors=True)
     print(line(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
