@@ -7,12 +7,13 @@ the command exits with the program's status (128+N if it was killed by signal N)
 log; on a terminal it then gives an interactive busybox shell on the console tty
 (line editing, ^C/^Z job control; Ctrl-A x powers off), and without one it powers
 off when /init ends. ``asterinas-lab grade`` and ``asterinas-lab labs`` are the
-course tools (``asterinas_lab.grading``). ``asterinas-lab tcb`` prints the size of the trusted computing base (OSTD) against
-the safe kernel; ``tcb --check`` also runs the boundary check and exits 1, naming each
-offending ``file:line``, if the kernel breaks the boundary or OSTD exceeds 15 % of the
-code. ``asterinas-lab bugs [BUG...]`` runs the bug catalogue's demonstrations
-(``asterinas_lab.bugs``) and prints, for each, whether memory stayed intact. Errors are
-one line on stderr and a non-zero status, never a traceback.
+course tools (``asterinas_lab.grading``). ``asterinas-lab tcb`` prints the size of the
+trusted computing base (OSTD) against the safe kernel; ``tcb --check`` also runs the
+boundary check and exits 1, naming each offending ``file:line``, if the kernel breaks
+the boundary or OSTD exceeds 15 % of the code. ``asterinas-lab bugs [BUG...]`` runs
+the bug catalogue's demonstrations (``asterinas_lab.bugs``) and prints, for each,
+whether memory stayed intact. Errors are one line on stderr and a non-zero status,
+never a traceback.
 """
 
 from __future__ import annotations
