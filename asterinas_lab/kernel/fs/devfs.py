@@ -13,17 +13,23 @@ tty with a line discipline, and ``/dev/tty`` is the caller's controlling termina
 (the terminal or the captured output of ``asterinas-lab run``), which is no tty.
 ``/dev/stdin``, ``stdout`` and ``stderr`` are symlinks to ``/proc/self/fd/0``, ``1``
 and ``2``, as on Linux (procfs makes them work).
+
+Other drivers (lab 6's ``/dev/ring``) are added to the machines booted inside
+:func:`inject_device`.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from asterinas_lab.kernel.device.tty import ControllingTtyDevice, SerialDriver, Tty, TtyDevice, tty_of
-from asterinas_lab.kernel.error import EBADF, ENOSPC, ENOTTY, LinuxError
+from asterinas_lab.kernel.error import EBADF, EINVAL, ENOSPC, ENOTTY, ESPIPE, LinuxError, MustBlock
 from asterinas_lab.kernel.fs.ramfs import Inode, RamFs
 from asterinas_lab.kernel.fs.stat import S_IFCHR, makedev
+from asterinas_lab.kernel.fs.vfs import O_NONBLOCK, OpenFile
 from asterinas_lab.ostd import Task
 
 
@@ -137,6 +143,100 @@ class ConsoleDevice(CharDevice):
         return self.stream.write(data)
 
 
+# --- injection point: more device drivers (lab 6) --------------------------------------------
+#: ``name -> factory`` of the drivers :func:`inject_device` adds to /dev. A driver is any
+#: object with
+#:
+#: * ``major``, ``minor``: its device number (``st_rdev`` of ``/dev/NAME``);
+#: * ``read(count, nonblocking) -> bytes``: read(2), at most *count* bytes, ``b""`` for
+#:   end of file;
+#: * ``write(data, nonblocking) -> int``: write(2), how many bytes of *data* it took.
+#:
+#: ``nonblocking`` is the open file's O_NONBLOCK flag (Linux: ``file->f_flags``); errors
+#: are raised as LinuxError. The factory is called at each boot, so every machine starts
+#: with a fresh driver, and its methods run on the slow path only (never in a CPU hook).
+#: The device is a stream: no position, so lseek, pread and pwrite fail with ESPIPE
+#: (Linux's ``nonseekable_open``).
+injected_devices: dict[bytes, Callable[[], Any]] = {}
+
+
+@contextmanager
+def inject_device(name: str | bytes, factory: Callable[[], Any]) -> Iterator[None]:
+    """Machines booted in the block have ``/dev/<name>`` (mode 0666) served by ``factory()``."""
+    key = name.encode() if isinstance(name, str) else bytes(name)
+    if not key or b"/" in key or key in (b".", b".."):
+        raise ValueError(f"not a device name: {name!r}")
+    saved = injected_devices.get(key)
+    injected_devices[key] = factory
+    try:
+        yield
+    finally:
+        if saved is None:
+            injected_devices.pop(key, None)
+        else:
+            injected_devices[key] = saved
+
+
+def _slow_path() -> None:
+    """Injected drivers run on the slow path only, so they are never run twice for one call."""
+    task = Task.current()
+    if task is not None and getattr(task.data, "in_fast_path", False):
+        raise MustBlock
+
+
+class InjectedDevice(CharDevice):
+    """The node of an injected driver: each open gets a :class:`DriverFile`."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.major, self.minor = int(driver.major), int(driver.minor)
+
+    def open(self, file: OpenFile, thread: Any) -> DriverFile:
+        return DriverFile(file, self.driver)
+
+    def read(self, count: int, offset: int) -> bytes:  # a file not made by open(): blocking
+        _slow_path()
+        return bytes(self.driver.read(count, False))
+
+    def write(self, data: bytes, offset: int) -> int:
+        _slow_path()
+        return int(self.driver.write(bytes(data), False))
+
+    def lseek(self, offset: int, whence: int, pos: int) -> int:
+        raise LinuxError(ESPIPE)
+
+
+class DriverFile(OpenFile):
+    """An open file of an injected driver: hands it the file's O_NONBLOCK flag."""
+
+    def __init__(self, file: OpenFile, driver: Any) -> None:
+        super().__init__(file.inode, file.flags, file.path)
+        self.driver = driver
+
+    def _read_at(self, count: int, offset: int) -> bytes:
+        _slow_path()
+        data = bytes(self.driver.read(count, bool(self.flags & O_NONBLOCK)))
+        if len(data) > count:
+            raise LinuxError(EINVAL)  # a driver bug; Linux would have overrun the buffer
+        return data
+
+    def _write_at(self, data: bytes, offset: int) -> int:
+        _slow_path()
+        written = int(self.driver.write(bytes(data), bool(self.flags & O_NONBLOCK)))
+        if not 0 <= written <= len(data):
+            raise LinuxError(EINVAL)
+        return written
+
+    def pread(self, count: int, offset: int) -> bytes:
+        raise LinuxError(ESPIPE)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        raise LinuxError(ESPIPE)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise LinuxError(ESPIPE)
+
+
 #: What a device node may dispatch to: a driver of this module or a terminal's.
 AnyDevice = CharDevice | TtyDevice | ControllingTtyDevice
 
@@ -149,7 +249,8 @@ def register_char_device(fs: RamFs, directory: Inode, name: bytes, device: AnyDe
 
 def populate_dev(fs: RamFs, rng: RandomSource | None = None, stdio: tuple[Any, Any, Any] | None = None) -> Inode:
     """Create ``/dev`` (if missing) with null, zero, full, random, urandom, tty, ttyS0,
-    console and the stdin/stdout/stderr symlinks. *stdio* are init's fds 0-2: host
+    console, the stdin/stdout/stderr symlinks and the injected devices (a fresh driver
+    from each factory of :func:`inject_device`). *stdio* are init's fds 0-2: host
     streams (then /dev/console is the host's stdout) or open files of the console tty
     (``device.tty.console_stdio``; then /dev/console and /dev/ttyS0 are that tty).
 
@@ -188,6 +289,10 @@ def populate_dev(fs: RamFs, rng: RandomSource | None = None, stdio: tuple[Any, A
             dev.unlink(name)
         perm = 0o600 if name == b"console" else 0o620 if name == b"ttyS0" else 0o666
         nodes[name] = register_char_device(fs, dev, name, device, perm)
+    for name, factory in injected_devices.items():
+        if dev.children is not None and name in dev.children:
+            dev.unlink(name)
+        register_char_device(fs, dev, name, InjectedDevice(factory()), 0o666)
     for file in stdio or ():
         if tty_of(file) is not None:
             file.bind(nodes[b"console"], b"/dev/console")  # init's terminal is /dev/console
