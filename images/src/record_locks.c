@@ -154,6 +154,38 @@ int main(void)
     close(ro);
     close(fd);
     unlink(PATH);
+
+    /* Open-file-description locks: the owner is the open file, not the process. */
+    int a = open(PATH, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    int b = open(PATH, O_RDWR);
+    show("ofd: a write [0,10)", lk(a, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+    show("ofd: b (same process, other open) write [5,6)", lk(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 5, 1));
+    show("ofd: b process-owned lock [5,6) beside it", lk(b, F_SETLK, F_WRLCK, SEEK_SET, 5, 1));
+    show("ofd: b process-owned lock [20,21)", lk(b, F_SETLK, F_WRLCK, SEEK_SET, 20, 1));
+    show("ofd: a write [20,21) against b's process lock", lk(a, F_OFD_SETLK, F_WRLCK, SEEK_SET, 20, 1));
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 1;
+    fl.l_pid = 1;
+    show("ofd: l_pid not 0", fcntl(b, F_OFD_SETLK, &fl));
+    fl.l_pid = 0;
+    if (fcntl(b, F_OFD_GETLK, &fl) == 0)
+        printf("ofd: b getlk [0,1): %s, pid %d\n", fl.l_type == F_WRLCK ? "write lock" : "other", (int)fl.l_pid);
+    int a2 = dup(a);
+    close(a);
+    show("ofd: b after closing a (dup still open)", lk(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 5, 1));
+    child = fork();
+    if (child == 0) {
+        show("ofd: child, inherited dup of a (same open file) write [5,6)", lk(a2, F_OFD_SETLK, F_WRLCK, SEEK_SET, 5, 1));
+        _exit(0);
+    }
+    waitpid(child, &status, 0);
+    close(a2);
+    show("ofd: b after the last descriptor closed", lk(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 5, 1));
+    close(b);
+    unlink(PATH);
     printf("done\n");
     return 0;
 }

@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..error import EBADF, EMFILE, LinuxError
-from . import flock
+from . import last_close
 from .record_lock import release as release_record_locks
 
 NOFILE_DEFAULT = 1024
 
 
 def _acquire(file: Any) -> None:
-    flock.fd_acquired(file)
+    last_close.fd_acquired(file)
     hook = getattr(file, "fd_acquire", None)
     if hook is not None:
         hook()
@@ -31,7 +31,7 @@ def _acquire(file: Any) -> None:
 def _release(table: FdTable, file: Any) -> None:
     # POSIX: closing any descriptor of a file drops all the process's locks on it.
     release_record_locks(table, file)
-    flock.fd_released(file)
+    last_close.fd_released(file)
     hook = getattr(file, "fd_release", None)
     if hook is not None:
         hook()

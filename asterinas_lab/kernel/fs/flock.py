@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 from ...ostd import WaitQueue
 from ..error import EBADF, EINVAL, EWOULDBLOCK, LinuxError, MustBlock
 from ..process.signal.pause import pause_until
+from . import last_close
 
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
 
@@ -41,34 +42,13 @@ class InodeFlocks:
 
 
 _inodes: WeakKeyDictionary[Any, InodeFlocks] = WeakKeyDictionary()
-#: Open files holding a flock lock, and how many descriptors refer to each.
-_descriptors: dict[Any, int] = {}
 
 
-def fd_acquired(file: Any) -> None:
-    """A descriptor now refers to ``file`` (dup, fork, SCM_RIGHTS ...)."""
-    if _descriptors and file in _descriptors:
-        _descriptors[file] += 1
-
-
-def fd_released(file: Any) -> None:
-    """A descriptor of ``file`` was closed: the last one drops the open file's lock."""
-    count = _descriptors.get(file) if _descriptors else None
-    if count is None:
-        return
-    if count > 1:
-        _descriptors[file] = count - 1
-        return
-    del _descriptors[file]
+def _release(file: Any) -> None:
+    """The last descriptor of ``file`` is gone: so is its lock."""
     locks = _inodes.get(file.inode)
     if locks is not None:
         locks.unlock(file)
-
-
-def _descriptor_count(kernel: Any, file: Any) -> int:
-    """How many descriptors, in every process, refer to ``file`` right now."""
-    tables = {id(process.files): process.files for process in kernel.processes.values()}
-    return sum(1 for table in tables.values() for _fd, open_file in table.items() if open_file is file)
 
 
 def flock(thread: Any, file: Any, operation: int) -> int:
@@ -82,7 +62,7 @@ def flock(thread: Any, file: Any, operation: int) -> int:
     if mode == LOCK_UN:
         if locks is not None:
             locks.unlock(file)
-        _descriptors.pop(file, None)
+        last_close.forget(file, "flock")
         return 0
     if locks is None:
         locks = _inodes[inode] = InodeFlocks()
@@ -98,7 +78,6 @@ def flock(thread: Any, file: Any, operation: int) -> int:
         if operation & LOCK_NB:
             raise LinuxError(EWOULDBLOCK)
         pause_until(thread, lambda: not locks.blocked(file, mode), locks.queue)
-    if file not in _descriptors:
-        _descriptors[file] = _descriptor_count(thread.kernel, file)
+    last_close.on_last_close(thread.kernel, file, "flock", _release)
     locks.holders[file] = mode
     return 0

@@ -12,6 +12,12 @@ only processes that ask with fcntl see each other's. Linux's rules, kept here:
   one taken through another descriptor (the rule POSIX is famous for); so does exit.
 - ``F_SETLKW`` sleeps until the range is free (a signal interrupts it), and fails with
   EDEADLK instead when the owner it waits for is itself waiting for us.
+
+Open-file-description locks (``F_OFD_GETLK / F_OFD_SETLK / F_OFD_SETLKW``) are the
+same locks with another owner: the open file, like flock(2). Descriptors made by
+``dup`` or ``fork`` share them, a second ``open`` conflicts with them, they go away
+with the file's last descriptor (``last_close.py``), and F_GETLK reports their pid as
+-1. They conflict with process-owned locks as two owners would.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from weakref import WeakKeyDictionary
 from ...ostd import WaitQueue
 from ..error import EAGAIN, EBADF, EDEADLK, EINVAL, EOVERFLOW, LinuxError
 from ..process.signal.pause import pause_until
+from . import last_close
 
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
@@ -139,18 +146,19 @@ def _range(file: Any, whence: int, start: int, length: int) -> tuple[int, int]:
     return start, end
 
 
-def fcntl_lock(thread: Any, file: Any, cmd_is_get: bool, wait: bool, arg: int) -> int:
-    """Serve F_GETLK (``cmd_is_get``), F_SETLK, or F_SETLKW (``wait``) for ``file``."""
+def fcntl_lock(thread: Any, file: Any, cmd_is_get: bool, wait: bool, arg: int, ofd: bool = False) -> int:
+    """Serve F_GETLK (``cmd_is_get``), F_SETLK, or F_SETLKW (``wait``) for ``file``;
+    with ``ofd`` their F_OFD_* forms, whose owner is the open file."""
     process = thread.process
     request = FLOCK.unpack(process.read_bytes(arg, FLOCK.size))
-    type_, whence, start, length, _pid = request
-    if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK):
+    type_, whence, start, length, pid = request
+    if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK) or (ofd and pid != 0):
         raise LinuxError(EINVAL)
     inode = getattr(file, "inode", None)
     if inode is None or getattr(file, "is_path_only", False):
         raise LinuxError(EBADF if inode is not None else EINVAL)
     start, end = _range(file, whence, start, length)
-    owner = process.files
+    owner = file if ofd else process.files
     locks = _locks.get(inode)
     if cmd_is_get:
         if type_ == F_UNLCK:
@@ -175,7 +183,8 @@ def fcntl_lock(thread: Any, file: Any, cmd_is_get: bool, wait: bool, arg: int) -
             if not wait:
                 raise LinuxError(EAGAIN)
             # Deadlock: the owner we would wait for is (transitively) waiting for us.
-            seen, other = set(), blocker.owner
+            # (Linux looks for it among process-owned locks only.)
+            seen, other = set(), None if ofd else blocker.owner
             while other is not None and id(other) not in seen:
                 if other is owner:
                     raise LinuxError(EDEADLK)
@@ -186,5 +195,7 @@ def fcntl_lock(thread: Any, file: Any, cmd_is_get: bool, wait: bool, arg: int) -
                 pause_until(thread, lambda: locks.conflict(owner, type_, start, end) is None, locks.queue)
             finally:
                 _waiting_for.pop(id(owner), None)
-    locks.set(owner, process.pid, type_, start, end)
+    locks.set(owner, -1 if ofd else process.pid, type_, start, end)
+    if ofd and type_ != F_UNLCK:
+        last_close.on_last_close(thread.kernel, file, "ofd", lambda _file: locks.release_owner(file))
     return 0

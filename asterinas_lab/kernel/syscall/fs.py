@@ -51,6 +51,7 @@ IOV_MAX = 1024
 MAX_RW_COUNT = 0x7FFF_F000  # Linux caps one read/write at this many bytes
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_DUPFD_CLOEXEC = 1030
 FD_CLOEXEC = 1
 _iovec = struct.Struct("<QQ")
@@ -337,6 +338,8 @@ def sys_fcntl(t, fd, cmd, arg, *_):
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW):
         return record_lock.fcntl_lock(t, file, cmd == F_GETLK, cmd == F_SETLKW, arg)
+    if cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        return record_lock.fcntl_lock(t, file, cmd == F_OFD_GETLK, cmd == F_OFD_SETLKW, arg, ofd=True)
     raise LinuxError(EINVAL)
 
 
