@@ -1,30 +1,36 @@
-"""Lab 4 grading tests: page faults (demand paging, then copy-on-write fork).
+"""Lab 4 grading tests: page faults (demand paging, copy-on-write fork, file mappings).
 
-The submission defines ``handle_anonymous_fault(vm_space, page, flags)`` and
-``handle_cow_fault(vm_space, page, flags)``; the tests plug them into the kernel's
-page-fault handler through its injection point
+The submission defines ``handle_anonymous_fault(vm_space, page, flags)``,
+``handle_cow_fault(vm_space, page, flags)`` and
+``handle_file_fault(vm_space, page, flags, file_page, length)``; the tests plug them into
+the kernel's page-fault handler through its injection point
 (``asterinas_lab.kernel.vm.page_fault.inject_fault_handlers``) and then
 
 * call the kernel's handler on a bare machine, as the CPU would, and inspect the page
   table and the frames (unit tests), or
 * run real programs of the built-in image with them and compare the output with the
-  kernel's own handler (which the test suite checks against Linux), auditing memory
-  with memcheck while every process is alive.
+  kernel's own handler (which the test suite checks against Linux) or, for the file
+  mappings, with the same binary run natively on the host (x86-64 Linux), auditing
+  memory with memcheck while every process is alive.
 """
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from asterinas_lab import ostd, runner
+from asterinas_lab import ostd, runner, viz
 from asterinas_lab.grading import lab_test
+from asterinas_lab.images import BIN_DIR, HOST_BUSYBOX
 from asterinas_lab.kernel.process.process import fork_process_vm, new_process_vm
-from asterinas_lab.kernel.vm.page_fault import handle_page_fault, inject_fault_handlers
-from asterinas_lab.kernel.vm.vmar import PROT_READ, PROT_WRITE, VmArea
+from asterinas_lab.kernel.vm.page_fault import FAULT_SIGBUS, handle_page_fault, inject_fault_handlers
+from asterinas_lab.kernel.vm.shared import SharedMemory
+from asterinas_lab.kernel.vm.vmar import PROT_EXEC, PROT_READ, PROT_WRITE, VmArea
 from asterinas_lab.ostd import PAGE_SIZE, Event, FrameAllocOptions, PageFlags, VmReader, VmWriter, events
+from asterinas_lab.ostd.mm.frame import UNTYPED
 
-REQUIRED = ("handle_anonymous_fault", "handle_cow_fault")
+REQUIRED = ("handle_anonymous_fault", "handle_cow_fault", "handle_file_fault")
 
 BASE = 0x40_0000
 RW = PROT_READ | PROT_WRITE
@@ -264,3 +270,245 @@ def test_fork_tree_program(submission):
     mine, reference, calls = run_with(submission, argv)
     assert_same_run(mine, reference, argv)
     assert calls["cow"] > 0
+
+
+# --- exercise 3: private file mappings -------------------------------------------------------------
+
+
+def file_bytes(pages: int) -> bytes:
+    """A file's contents: no two pages alike, no zero byte."""
+    return bytes(1 + (i * 7 + i // PAGE_SIZE) % 251 for i in range(pages * PAGE_SIZE))
+
+
+@lab_test(points=2)
+def test_file_fault_maps_the_page_cache(submission):
+    """Whole file pages map the page cache's frame read-only (no copy, even in a writable
+    area); the last, partial page and the .bss are private frames, zero past the file's
+    bytes; past the end of the file the kernel sends SIGBUS; a write then copies."""
+
+    fault = handler(submission, "handle_file_fault")
+
+    def check():
+        dirty_free_frames()
+        data = file_bytes(4)
+        cache = SharedMemory()  # the file's page cache: file page i in cache.frame(i)
+        for i in range(4):
+            cache.frame(i).write(0, data[i * PAGE_SIZE : (i + 1) * PAGE_SIZE])
+        text, dat, mapped = BASE, BASE + 0x10_0000, BASE + 0x20_0000
+        vm = new_process_vm()
+        # An ELF program: text = file pages 0-1; data = file page 2 and 100 bytes of
+        # page 3, then zeros (.bss) up to 4 pages.
+        vm.add(
+            VmArea(
+                text,
+                text + 2 * PAGE_SIZE,
+                PROT_READ | PROT_EXEC,
+                name="[text]",
+                backing=data[: 2 * PAGE_SIZE],
+                file_end=text + 2 * PAGE_SIZE,
+                file_cache=cache,
+            )
+        )
+        vm.add(
+            VmArea(
+                dat,
+                dat + 4 * PAGE_SIZE,
+                RW,
+                name="[data]",
+                backing=data[2 * PAGE_SIZE : 3 * PAGE_SIZE + 100],
+                file_end=dat + PAGE_SIZE + 100,
+                file_cache=cache,
+                file_base=2 * PAGE_SIZE,
+            )
+        )
+        # mmap(NULL, 3 pages, PROT_READ, MAP_PRIVATE, fd, 0) of a file of 1 page + 50 bytes.
+        short = data[: PAGE_SIZE + 50]
+        vm.add(
+            VmArea(
+                mapped,
+                mapped + 3 * PAGE_SIZE,
+                PROT_READ,
+                name="/tmp/f",
+                backing=short,
+                file_end=mapped + PAGE_SIZE + 50,
+                eof=mapped + 2 * PAGE_SIZE,
+            )
+        )
+        space = vm.vm_space
+        calls = []
+
+        def counted(*args):
+            calls.append(args[1])
+            fault(*args)
+
+        with inject_fault_handlers(file=counted):
+            assert handle_page_fault(vm, text + PAGE_SIZE + 0x40, execute=True) == 0
+            assert space.mapped_pages == 1, f"{space.mapped_pages} pages mapped after one fault (expected 1)"
+            page = space.query(text + PAGE_SIZE)
+            assert page is not None, "the faulting text page is not mapped"
+            assert page.frame.paddr == cache.frame(1).paddr, (
+                "a text page was copied instead of mapping the page cache"
+            )
+            assert page.flags & (PageFlags.R | PageFlags.W | PageFlags.X) == PageFlags.R | PageFlags.X, (
+                f"the page of an r-x area is mapped {page.flags!r}"
+            )
+            assert handle_page_fault(vm, dat + 8) == 0
+            page = space.query(dat)
+            assert page.frame.paddr == cache.frame(2).paddr, "a whole data page was copied on a read fault"
+            assert not page.flags & PageFlags.W, (
+                "the page cache's frame is mapped writable: writes would reach the file"
+            )
+            assert handle_page_fault(vm, dat + PAGE_SIZE + 5) == 0
+            page = space.query(dat + PAGE_SIZE)
+            assert page.frame.paddr != cache.frame(3).paddr, "the last, partial page maps the page cache's frame"
+            got = page.frame.read(0, PAGE_SIZE)
+            assert got[:100] == data[3 * PAGE_SIZE : 3 * PAGE_SIZE + 100], "the partial page lost the file's bytes"
+            assert got[100:] == bytes(PAGE_SIZE - 100), "the partial page is not zero after the file's bytes"
+            assert page.flags & PageFlags.W, "the partial page of a writable area is read-only"
+            assert handle_page_fault(vm, dat + 3 * PAGE_SIZE, write=True) == 0
+            page = space.query(dat + 3 * PAGE_SIZE)
+            assert page.frame.read(0, PAGE_SIZE) == bytes(PAGE_SIZE), "a .bss page is not all zeros"
+            assert page.flags & PageFlags.W, "a .bss page is read-only"
+            assert handle_page_fault(vm, mapped) == 0
+            assert VmReader(space, mapped, PAGE_SIZE).read() == short[:PAGE_SIZE], (
+                "the mmap'd page differs from the file"
+            )
+            assert handle_page_fault(vm, mapped + PAGE_SIZE + 60) == 0
+            tail = VmReader(space, mapped + PAGE_SIZE, PAGE_SIZE).read()
+            assert tail == short[PAGE_SIZE:] + bytes(PAGE_SIZE - 50), "bytes past the end of the file are not zero"
+            before = len(calls)
+            assert handle_page_fault(vm, mapped + 2 * PAGE_SIZE) == FAULT_SIGBUS, (
+                "no SIGBUS past the end of the file"
+            )
+            assert len(calls) == before, "the handler was called for a page past the end of the file"
+            assert space.query_flags(dat + 2 * PAGE_SIZE) is None, "a page nobody touched was mapped"
+            assert space.mapped_pages == 6, f"{space.mapped_pages} pages mapped after 6 faults (expected 6)"
+        # A write to the page-cache page is copy-on-write (the kernel's own here): the file stays.
+        VmWriter(space, dat, 4).write(b"mine")
+        assert space.query(dat).frame.paddr != cache.frame(2).paddr
+        assert cache.frame(2).read(0, PAGE_SIZE) == data[2 * PAGE_SIZE : 3 * PAGE_SIZE], "a write reached the file"
+        return True
+
+    assert in_machine(check)
+
+
+HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}
+
+
+def against_linux(
+    submission, guest: list[str], host: list[str], all_three: bool = True, host_argv0: bool = False
+) -> dict[str, int]:
+    """Run ``guest`` in the lab with the student's file handler (and, with ``all_three``,
+    the other two: a write to a page-cache page is then the student's copy-on-write),
+    memcheck on, and ``host`` natively; stdout and exit status must be Linux's. Also
+    checks every whole file page the handler served: the page cache's frame, read-only,
+    mapped without allocating. Natively argv[0] is the guest's (programs print it), or
+    with ``host_argv0`` the host's path (for a program that re-executes itself).
+    Returns how many faults each handler served."""
+    calls = {"file": 0, "whole": 0}
+    fault = handler(submission, "handle_file_fault")
+    allocated: list[int] = []  # user-data frames only (a mapping may add page-table pages)
+    stop = events.subscribe(
+        Event.FRAME_ALLOC, lambda _k, f: allocated.append(f["paddr"]) if f["kind"] == UNTYPED else None
+    )
+
+    def file(vm_space, page, flags, file_page, length):
+        calls["file"] += 1
+        before = len(allocated)
+        fault(vm_space, page, flags, file_page, length)
+        if length == PAGE_SIZE:
+            calls["whole"] += 1
+            mapped = vm_space.query(page)
+            assert mapped is not None, f"{page:#x}: the faulting page is not mapped"
+            assert mapped.frame.paddr == file_page.paddr, f"{page:#x}: a whole file page was copied"
+            assert not mapped.flags & PageFlags.W, f"{page:#x}: the page cache's frame is mapped writable"
+            assert len(allocated) == before, f"{page:#x}: mapping a whole file page allocated a frame"
+
+    anon = handler(submission, "handle_anonymous_fault") if all_three else None
+    cow = handler(submission, "handle_cow_fault") if all_three else None
+    try:
+        with inject_fault_handlers(anonymous=anon, cow=cow, file=file):
+            lab = runner.run(guest, deterministic=True, memcheck=True)
+    finally:
+        stop()
+    linux = subprocess.run(
+        [host[0] if host_argv0 else guest[0], *host[1:]],
+        executable=host[0],
+        capture_output=True,
+        timeout=30,
+        env=HOST_ENV,
+    )
+    name = " ".join(guest)
+    assert not lab.oopses, f"{name}: your handler raised an exception: {lab.oopses[0]}"
+    assert lab.panic is None, f"{name}: the machine panicked: {lab.panic}"
+    if lab.stdout != linux.stdout:
+        got = lab.stdout.decode(errors="replace").splitlines()
+        want = linux.stdout.decode(errors="replace").splitlines()
+        first = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+        raise AssertionError(
+            f"{name}: stdout differs from Linux's at line {first + 1}:\n"
+            f"  lab:   {got[first] if first < len(got) else '(end of output)'!r}\n"
+            f"  Linux: {want[first] if first < len(want) else '(end of output)'!r}"
+        )
+    assert lab.status == linux.returncode, f"{name}: exit status {lab.status}, Linux {linux.returncode}"
+    findings = lab.memcheck_findings
+    assert not findings, f"{name}: memcheck found {len(findings)} problem(s), first: {findings[0]}"
+    assert calls["whole"] > 0 and calls["file"] > calls["whole"], f"{name}: your handler served {calls}"
+    return calls
+
+
+@lab_test(points=2, depends=("test_file_fault_maps_the_page_cache",), timeout=60)
+def test_file_fault_programs(submission):
+    """Programs loaded through your handler (text and data of musl's hello and glibc's
+    busybox) print what they print on Linux."""
+    against_linux(submission, ["/bin/hello"], [str(BIN_DIR / "hello")], all_three=False)
+    against_linux(
+        submission,
+        ["/bin/busybox", "echo", "mapped", "by you"],
+        [str(HOST_BUSYBOX), "echo", "mapped", "by you"],
+        all_three=False,
+    )
+
+
+@lab_test(points=2, depends=("test_file_fault_maps_the_page_cache",), visibility="hidden", timeout=60)
+def test_file_mappings_with_all_handlers(submission):
+    """/bin/mmap_semantics (MAP_PRIVATE file mappings: the file's bytes, zeros past EOF,
+    a write stays private) and /bin/segv_recover (SIGBUS past the end of a file mapping),
+    with all three of your handlers, compared with Linux."""
+    for program in ("mmap_semantics", "segv_recover"):
+        against_linux(submission, [f"/bin/{program}"], [str(BIN_DIR / program)])
+
+
+@lab_test(points=2, depends=("test_file_fault_maps_the_page_cache",), visibility="hidden", timeout=60)
+def test_exec_shares_the_page_cache(submission):
+    """/bin/exec_chain re-executes itself (compared with Linux); in a busybox pipeline the
+    children exec busybox and map its text from the page cache: the census finds those
+    frames shared between the address spaces, each still held by the page cache."""
+    against_linux(submission, ["/bin/exec_chain"], [str(BIN_DIR / "exec_chain")], host_argv0=True)
+
+    kernels, shots = [], {}
+
+    def on_exit(process):
+        if process.pid != 1 and "census" not in shots:
+            shots["child"] = viz.snapshot(process)
+            shots["census"] = viz.frame_census(kernels[0])
+
+    def with_kernel(kernel):
+        kernels.append(kernel)
+        kernel.exit_observers.append(on_exit)
+
+    anon, cow = handler(submission, "handle_anonymous_fault"), handler(submission, "handle_cow_fault")
+    with inject_fault_handlers(anonymous=anon, cow=cow, file=handler(submission, "handle_file_fault")):
+        result = runner.run(["/bin/busybox", "sh", "-c", "/bin/busybox echo hi | /bin/busybox cat"],
+                            deterministic=True, memcheck=True, with_kernel=with_kernel)  # fmt: skip
+    assert not result.oopses, f"busybox pipeline: your handler raised an exception: {result.oopses[0]}"
+    assert result.stdout == b"hi\n" and result.status == 0, f"busybox pipeline: {result.stdout!r}, {result.status}"
+    assert not result.memcheck_findings, f"busybox pipeline: memcheck: {result.memcheck_findings[0]}"
+    child, census = shots["child"], shots["census"]
+    text = [entry for vaddr, entry in child.pages().items() if child.area_at(vaddr).perms == "r-xp"]
+    cached = [entry for entry in text if child.frame(entry.paddr).refs > child.frame(entry.paddr).maps]
+    assert len(text) > 20 and len(cached) >= len(text) - 2, (
+        f"of the {len(text)} resident text pages of the exec'd child, only {len(cached)} are page-cache frames"
+    )
+    shared = {entry.paddr // PAGE_SIZE for entry in cached} & set(census.shared)
+    assert len(shared) > 20, f"only {len(shared)} of the child's text frames are shared with another process"

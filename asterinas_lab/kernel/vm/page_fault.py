@@ -17,8 +17,9 @@ unicorn does not report the page-fault error code, so the kind of access is infe
 a fault on a page that is present (and readable) must be a write, unless the address
 is where the instruction pointer is, which makes it an instruction fetch.
 
-The two common cases, a first touch of anonymous memory and a copy-on-write write, can
-be served by other safe code (lab 4's exercises) through :func:`inject_fault_handlers`.
+The common cases, a first touch of anonymous memory, a copy-on-write write and a first
+touch of a private file mapping, can be served by other safe code (lab 4's exercises)
+through :func:`inject_fault_handlers`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ...ostd import PAGE_SIZE, FrameAllocOptions, PageFlags, VmSpace
+from ...ostd import PAGE_SIZE, Frame, FrameAllocOptions, PageFlags, VmSpace
 from .vmar import PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, ProcessVm, VmArea, page_down, prot_to_flags
 
 SEGV_MAPERR = 1
@@ -54,22 +55,34 @@ FaultHandler = Callable[[VmSpace, int, PageFlags], None]
 anonymous_fault_handler: FaultHandler | None = None
 cow_fault_handler: FaultHandler | None = None
 
+#: ``handler(vm_space, page, flags, file_page, length)``: first touch of ``page`` in a
+#: private file mapping (a program's text or data, an ``mmap(MAP_PRIVATE)`` of a file);
+#: nothing is mapped there yet. ``file_page`` is a frame holding the file's page behind
+#: ``page``: the file's page-cache frame, shared with every other mapping of the file (for
+#: an explicit mmap, whose file the kernel snapshots, a frame of its own), never to be
+#: written. Only its first ``length`` bytes belong to the mapping (PAGE_SIZE for a whole
+#: page of the file); the rest of the page must read as zeros (past the end of the file,
+#: or an ELF segment's .bss); ``length`` is 0 and ``file_page`` None for a page with no
+#: file bytes at all. Accesses past the end of the file never get here (SIGBUS).
+FileFaultHandler = Callable[[VmSpace, int, PageFlags, Frame | None, int], None]
+file_fault_handler: FileFaultHandler | None = None
+
 
 @contextmanager
 def inject_fault_handlers(
-    anonymous: FaultHandler | None = None, cow: FaultHandler | None = None
+    anonymous: FaultHandler | None = None, cow: FaultHandler | None = None, file: FileFaultHandler | None = None
 ) -> Iterator[None]:
-    """Serve anonymous first touches and copy-on-write faults with other code (safe
-    kernel code, e.g. a student's) while the ``with`` block runs; None keeps the
-    kernel's own. Such a handler serves exactly the faulting page (no fault-around),
-    so each first touch and each copy is one fault."""
-    global anonymous_fault_handler, cow_fault_handler
-    saved = anonymous_fault_handler, cow_fault_handler
-    anonymous_fault_handler, cow_fault_handler = anonymous, cow
+    """Serve anonymous first touches, copy-on-write faults and first touches of private
+    file mappings with other code (safe kernel code, e.g. a student's) while the
+    ``with`` block runs; None keeps the kernel's own. Such a handler serves exactly the
+    faulting page (no fault-around), so each first touch and each copy is one fault."""
+    global anonymous_fault_handler, cow_fault_handler, file_fault_handler
+    saved = anonymous_fault_handler, cow_fault_handler, file_fault_handler
+    anonymous_fault_handler, cow_fault_handler, file_fault_handler = anonymous, cow, file
     try:
         yield
     finally:
-        anonymous_fault_handler, cow_fault_handler = saved
+        anonymous_fault_handler, cow_fault_handler, file_fault_handler = saved
 
 
 def handle_page_fault(vm: ProcessVm, vaddr: int, write: bool = False, execute: bool = False) -> int:
@@ -143,6 +156,9 @@ def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
     if anonymous_fault_handler is not None and area.backing is None:
         anonymous_fault_handler(space, page, flags)
         return 0
+    if file_fault_handler is not None and area.backing is not None:
+        _inject_file_page(area, space, page, flags)
+        return 0
     around = FAULT_AROUND_PAGES if area.backing is not None else ANON_FAULT_AROUND_PAGES
     limit = min(area.end, (page | 0x1FFFFF) + 1)  # stay in this area and 2 MiB region
     if area.eof:
@@ -169,3 +185,17 @@ def _demand_page(vm: ProcessVm, area: VmArea, page: int) -> int:
             frame.write(0, data)
         cursor.map(frame, flags)
     return 0
+
+
+def _inject_file_page(area: VmArea, space: VmSpace, page: int, flags: PageFlags) -> None:
+    """Hand a first touch of a private file mapping to the injected ``file`` handler."""
+    length = max(0, min(PAGE_SIZE, area.file_end - page))
+    file_page = None
+    if length:
+        cache = area.file_cache
+        if cache is not None:
+            file_page = cache.frame(area.cache_index(page))
+        else:
+            file_page = FrameAllocOptions().alloc_frame()
+            file_page.write(0, area.bytes_for_page(page))
+    file_fault_handler(space, page, flags, file_page, length)
