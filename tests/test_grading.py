@@ -613,3 +613,14 @@ def test_autograder_without_an_index_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(AutograderError, match="pip download"):
         build("lab1", tmp_path / "x.zip", tests_dir=tmp_path / "tests", wheelhouse=tmp_path / "empty")
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_assert_same_output_names_the_first_differing_line() -> None:
+    from asterinas_lab.grading import assert_same_output
+
+    assert_same_output("same", b"a\nb\n", b"a\nb\n")
+    message = r"prog: stdout differs from Linux's at line 2:\n  lab:   'x'\n  Linux: 'b'"
+    with pytest.raises(AssertionError, match=message):
+        assert_same_output("prog", b"a\nx\n", b"a\nb\n")
+    with pytest.raises(AssertionError, match=r"line 3:\n  lab:   '\(end of output\)'\n  ref: 'c'"):
+        assert_same_output("short", b"a\nb\n", b"a\nb\nc\n", "ref")

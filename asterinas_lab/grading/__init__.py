@@ -17,12 +17,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .compare import assert_same_output
     from .core import GradingError, check, find_tests, grade, lab_name
     from .marks import LabTestSpec, lab_test
     from .report import GradeReport, TestResult
     from .submission import Submission, SubmissionError
 
 _WHERE = {
+    "assert_same_output": "compare",
     "GradingError": "core",
     "check": "core",
     "find_tests": "core",
@@ -43,6 +45,7 @@ __all__ = [
     "Submission",
     "SubmissionError",
     "TestResult",
+    "assert_same_output",
     "check",
     "find_tests",
     "grade",

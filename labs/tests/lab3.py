@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from asterinas_lab import runner
-from asterinas_lab.grading import lab_test
+from asterinas_lab.grading import assert_same_output, lab_test
 from asterinas_lab.images import BIN_DIR, HOST_BUSYBOX
 from asterinas_lab.kernel.syscall.numbers import SYS_WRITE, SYS_WRITEV
 
@@ -44,15 +44,7 @@ def compare(submission, which: tuple[str, ...], guest: list[str], host: list[str
     linux = subprocess.run([guest[0], *host[1:]], executable=host[0], capture_output=True, input=stdin, timeout=30,
                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"})  # fmt: skip
     assert not lab.oopses, f"{' '.join(guest)}: the kernel caught an exception in your code: {lab.oopses[0]}"
-    if lab.stdout != linux.stdout:
-        got = lab.stdout.decode(errors="replace").splitlines()
-        want = linux.stdout.decode(errors="replace").splitlines()
-        first = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
-        raise AssertionError(
-            f"{' '.join(guest)}: stdout differs from Linux's at line {first + 1}:\n"
-            f"  lab:   {got[first] if first < len(got) else '(end of output)'!r}\n"
-            f"  Linux: {want[first] if first < len(want) else '(end of output)'!r}"
-        )
+    assert_same_output(" ".join(guest), lab.stdout, linux.stdout)
     assert lab.status == linux.returncode, f"{' '.join(guest)}: exit status {lab.status}, Linux {linux.returncode}"
 
 

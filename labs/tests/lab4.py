@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asterinas_lab import ostd, runner, viz
-from asterinas_lab.grading import lab_test
+from asterinas_lab.grading import assert_same_output, lab_test
 from asterinas_lab.images import BIN_DIR, HOST_BUSYBOX
 from asterinas_lab.kernel.process.process import fork_process_vm, new_process_vm
 from asterinas_lab.kernel.vm.page_fault import FAULT_SIGBUS, handle_page_fault, inject_fault_handlers
@@ -114,15 +114,7 @@ def assert_same_run(mine, reference, argv) -> None:
     name = " ".join(argv)
     assert not mine.oopses, f"{name}: your handler raised an exception: {mine.oopses[0]}"
     assert mine.panic is None, f"{name}: the machine panicked: {mine.panic}"
-    if mine.stdout != reference.stdout:
-        want = reference.stdout.decode(errors="replace").splitlines()
-        got = mine.stdout.decode(errors="replace").splitlines()
-        first = next(
-            (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got))
-        )
-        expected = want[first] if first < len(want) else "(end of output)"
-        actual = got[first] if first < len(got) else "(end of output)"
-        raise AssertionError(f"{name}: output differs at line {first + 1}: expected {expected!r}, got {actual!r}")
+    assert_same_output(name, mine.stdout, reference.stdout, "the kernel's own handlers")
     assert mine.status == reference.status, f"{name}: exit status {mine.status}, expected {reference.status}"
     findings = mine.memcheck_findings
     assert not findings, f"{name}: memcheck found {len(findings)} problem(s), first: {findings[0]}"
@@ -441,15 +433,7 @@ def against_linux(
     name = " ".join(guest)
     assert not lab.oopses, f"{name}: your handler raised an exception: {lab.oopses[0]}"
     assert lab.panic is None, f"{name}: the machine panicked: {lab.panic}"
-    if lab.stdout != linux.stdout:
-        got = lab.stdout.decode(errors="replace").splitlines()
-        want = linux.stdout.decode(errors="replace").splitlines()
-        first = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
-        raise AssertionError(
-            f"{name}: stdout differs from Linux's at line {first + 1}:\n"
-            f"  lab:   {got[first] if first < len(got) else '(end of output)'!r}\n"
-            f"  Linux: {want[first] if first < len(want) else '(end of output)'!r}"
-        )
+    assert_same_output(name, lab.stdout, linux.stdout)
     assert lab.status == linux.returncode, f"{name}: exit status {lab.status}, Linux {linux.returncode}"
     findings = lab.memcheck_findings
     assert not findings, f"{name}: memcheck found {len(findings)} problem(s), first: {findings[0]}"

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from asterinas_lab import runner
-from asterinas_lab.grading import lab_test
+from asterinas_lab.grading import assert_same_output, lab_test
 from asterinas_lab.images import BIN_DIR, HOST_BUSYBOX
 from asterinas_lab.kernel.error import EAGAIN, ENOSPC, LinuxError
 from asterinas_lab.kernel.fs.devfs import inject_device
@@ -70,21 +70,11 @@ def linux_output(argv: list[str]) -> bytes | None:
 
 
 def same_as_linux(submission, argv: list[str], write: bool) -> None:
-    expected = linux_output(argv)
+    expected, reference = linux_output(argv), "Linux"
     if expected is None:
-        expected = runner.run(argv, deterministic=True).stdout
+        expected, reference = runner.run(argv, deterministic=True).stdout, "the kernel's own pipes"
     result = run(submission, argv, write)
-    if result.stdout != expected:
-        want, got = (
-            expected.decode(errors="replace").splitlines(),
-            result.stdout.decode(errors="replace").splitlines(),
-        )
-        first = next(
-            (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got))
-        )
-        line = want[first] if first < len(want) else "(end of output)"
-        mine = got[first] if first < len(got) else "(end of output)"
-        raise AssertionError(f"{' '.join(argv)}: line {first + 1} is {mine!r}, Linux prints {line!r}")
+    assert_same_output(" ".join(argv), result.stdout, expected, reference)
     assert result.status == 0, f"{' '.join(argv)}: exit status {result.status}"
 
 
