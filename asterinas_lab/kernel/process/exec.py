@@ -8,15 +8,18 @@ why a bad program file just gets ``-ENOEXEC`` back.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ...ostd import Event, VmWriter, events
 from ..error import ELOOP, ENOEXEC, LinuxError
+from ..fs.stat import S_ISGID, S_ISUID
+from ..fs.vfs import MS_NOSUID
 from ..loader.elf import ElfImage, parse_elf
 from ..loader.init_stack import AuxvParams, build_initial_stack
 from ..vm.shared import SharedMemory, page_cache
 from ..vm.vmar import PROT_READ, PROT_WRITE, STACK_MAX, STACK_TOP, VmArea, page_down, page_up
-from .process import Process, Thread, new_process_vm
+from .process import Credentials, Process, Thread, new_process_vm
 
 if TYPE_CHECKING:
     from ..fs.ramfs import Inode
@@ -58,8 +61,9 @@ def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp:
     process = thread.process
     program_path, argv, inode, data = resolve_interpreter(kernel, process, path, argv)
     image = parse_elf(data)
+    cred = exec_credentials(process.cred, inode)
     vm = new_process_vm()
-    stack = _build_address_space(kernel, process, vm, image, page_cache(inode), argv, envp, execfn=path)
+    stack = _build_address_space(kernel, process, vm, image, page_cache(inode), argv, envp, path, cred)
 
     # Point of no return: switch the process to the new program.
     _kill_other_threads(thread)
@@ -76,6 +80,7 @@ def execve(kernel: Kernel, thread: Thread, path: bytes, argv: list[bytes], envp:
         shared, process.files = process.files, process.files.copy()
         shared.users -= 1
     process.files.close_on_exec()
+    process.cred = cred
     process.sig_actions = process.sig_actions.copy()
     process.sig_actions.reset_for_exec()
     thread.altstack = (0, 0, 2)
@@ -109,8 +114,25 @@ def _kill_other_threads(thread: Thread) -> None:
     thread.tid = process.pid
 
 
+def exec_credentials(old: Credentials, inode: Inode) -> Credentials:
+    """The credentials a program runs with (Linux's ``begin_new_exec`` creds): a
+    set-user-ID file runs with its owner as effective uid, a set-group-ID file (if it
+    is group-executable; otherwise the bit means mandatory locking) with its group as
+    effective gid, unless its mount is nosuid. The saved and file-system ids follow the
+    effective ones, as POSIX requires of exec."""
+    cred = old.copy()
+    if not inode.fs.mount_flags & MS_NOSUID:
+        if inode.mode & S_ISUID:
+            cred.euid = inode.uid
+        if inode.mode & S_ISGID and inode.mode & 0o010:
+            cred.egid = inode.gid
+    cred.suid = cred.fsuid = cred.euid
+    cred.sgid = cred.fsgid = cred.egid
+    return cred
+
+
 def _build_address_space(
-    kernel, process, vm, image: ElfImage, cache: SharedMemory, argv, envp, execfn: bytes
+    kernel, process, vm, image: ElfImage, cache: SharedMemory, argv, envp, execfn: bytes, cred: Credentials
 ) -> int:
     for seg in image.segments:
         start = page_down(seg.vaddr)
@@ -134,7 +156,12 @@ def _build_address_space(
         STACK_TOP,
         argv,
         envp,
-        AuxvParams.from_image(image),
+        replace(
+            AuxvParams.from_image(image), uid=cred.uid, euid=cred.euid, gid=cred.gid, egid=cred.egid,
+            # AT_SECURE: libc must not trust the environment of a program running with
+            # ids its caller does not have.
+            secure=cred.euid != cred.uid or cred.egid != cred.gid,
+        ),
         kernel.rng.randbytes(16),
         execfn=execfn,
     )
