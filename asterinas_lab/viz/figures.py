@@ -1,9 +1,29 @@
-"""matplotlib figures that display themselves in a notebook."""
+"""Views that display themselves in a notebook: text-and-HTML tables, and matplotlib
+figures."""
 
 from __future__ import annotations
 
 import functools
 import io
+from typing import Any
+
+
+class TextAndHtml:
+    """A view with a plain-text form (``text()``) and an HTML one (``to_html()``):
+    ``print`` shows the text, and a notebook draws the HTML, with the text as the
+    fallback of front ends that cannot."""
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def to_html(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/html": self.to_html()}
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..kernel.error import LinuxError
 from ..ostd import USER_SPACE_END, OstdError
+from .figures import TextAndHtml
 
 PAGE_SIZE = 4096
 PROT_READ = 1
@@ -103,7 +104,7 @@ def read_readable(process: Any, start: int, length: int) -> bytes:
     return bytes(data)
 
 
-class HexDump:
+class HexDump(TextAndHtml):
     """Bytes at a virtual address, like ``hexdump -C``; a None byte is unreadable (``??``)."""
 
     def __init__(self, vaddr: int, data: list[int | None], pid: int | None = None) -> None:
@@ -150,9 +151,6 @@ class HexDump:
             lines.append(f"{row:016x}  {left}  {right}  |{''.join(self._char(b) for b in cells)}|")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
-
     def __repr__(self) -> str:
         return f"<HexDump {len(self.data)} bytes at {self.vaddr:#x}>"
 
@@ -171,9 +169,6 @@ class HexDump:
         caption = f"<div style='{MONO}'>{len(self.data)} bytes at {self.vaddr:#x}{who}</div>"
         return caption + html_table(["address", "bytes", "ascii"], rows, "asterinas-hexdump")
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
-
 
 def hexdump(process: Any, vaddr: int, length: int = 128) -> HexDump:
     return HexDump(vaddr, read_memory(process, vaddr, length), pid=process.pid)
@@ -186,7 +181,7 @@ def rflags_names(value: int) -> str:
     return " ".join(name for name, bit in RFLAGS_BITS if value >> bit & 1)
 
 
-class Registers(dict):
+class Registers(TextAndHtml, dict):
     """A thread's user registers (a dict: name -> value) that draws itself as a table.
     ``changed`` names the registers that differ from an earlier reading."""
 
@@ -206,9 +201,6 @@ class Registers(dict):
             extra = f"  [{rflags_names(value)}]" if name == "rflags" else ""
             lines.append(f"  {name:>7} {value:#018x} {signed(value):>20}{extra}{mark}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.text()
 
     def to_html(self, columns: int = 1) -> str:
         cells = []
@@ -256,7 +248,7 @@ class Instruction:
         return f"{mark} {self.address:#014x}: {self.raw.hex(' '):<30} {self.mnemonic} {self.op_str}{note}".rstrip()
 
 
-class Disassembly:
+class Disassembly(TextAndHtml):
     """Decoded instructions (capstone); ``=>`` marks the one at RIP."""
 
     def __init__(self, instructions: list[Instruction], start: int, truncated: str = "") -> None:
@@ -283,9 +275,6 @@ class Disassembly:
             lines.append(f"   ({self.truncated})")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
-
     def __repr__(self) -> str:
         return f"<Disassembly {len(self.instructions)} instructions at {self.start:#x}>"
 
@@ -302,9 +291,6 @@ class Disassembly:
             )
         more = f"<div style='{MONO}'>({html.escape(self.truncated)})</div>" if self.truncated else ""
         return html_table(["", "address", "bytes", "instruction", ""], rows, "asterinas-disasm") + more
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
 
 
 def disassemble_bytes(code: bytes, start: int, n: int = 8, current: int | None = None,
@@ -384,7 +370,7 @@ def process_state(process: Any, current: Any = None) -> str:
     return next((s for s in ("R", "r", "S") if s in states), "X")
 
 
-class ProcessTable:
+class ProcessTable(TextAndHtml):
     """The processes of a machine, like ``ps``; ``*`` marks the paused thread's process."""
 
     def __init__(self, rows: list[ProcessRow]) -> None:
@@ -404,18 +390,12 @@ class ProcessTable:
             lines.append(f"{mark}{r.pid:>4} {r.ppid:>5} {r.state_name:<10} {threads:<16} {r.comm}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
-
     def to_html(self) -> str:
         rows = []
         for r in self.rows:
             threads = ", ".join(f"{tid} ({STATE_NAMES.get(s, s)})" for tid, s in r.threads)
             rows.append(html_cells((r.pid, r.ppid, r.state_name, threads, r.comm), HIGHLIGHT if r.current else ""))
         return html_table(["pid", "ppid", "state", "threads", "command"], rows, "asterinas-ps")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
 
 
 def process_table(kernel: Any, current: Any = None) -> ProcessTable:
@@ -448,7 +428,7 @@ class AreaRow:
         return (self.end - self.start) // PAGE_SIZE
 
 
-class AreaTable:
+class AreaTable(TextAndHtml):
     """A process's VM areas (``process.vm.areas``) with their resident pages (from the
     page table: ``vm_space.mappings()``), like /proc/PID/maps with a count."""
 
@@ -483,9 +463,6 @@ class AreaTable:
             lines.append(f"  ({self.outside} pages mapped outside every area)")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
-
     def to_html(self) -> str:
         rows = []
         for r in self.rows:
@@ -497,9 +474,6 @@ class AreaTable:
                         f"<td style='{MONO}'>{html.escape(r.name)}</td></tr>")  # fmt: skip
         caption = f"<div style='{MONO}'>{html.escape(self.summary())}</div>"
         return caption + html_table(["range", "perms", "resident / pages", "name"], rows, "asterinas-areas")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
 
 
 def _perms(area: Any) -> str:

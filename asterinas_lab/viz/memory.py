@@ -27,7 +27,7 @@ from typing import Any
 from ..ostd import platform as ostd_platform
 from ..ostd.mm.frame import FREE, KERNEL, PAGE_TABLE, RESERVED, UNTYPED
 from ..ostd.mm.page_table import PTE_WRITABLE
-from .figures import notebook_figure_class
+from .figures import TextAndHtml, notebook_figure_class
 from .pagetable import PAGE_SIZE, AreaInfo, PageTableSnapshot, snapshot
 
 # --- the address-space map ------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def address_space_map(target: Any) -> AddressSpaceMap:
     return AddressSpaceMap(snap)
 
 
-class AddressSpaceMap:
+class AddressSpaceMap(TextAndHtml):
     """VM areas with their resident pages, from a :class:`PageTableSnapshot`."""
 
     def __init__(self, snap: PageTableSnapshot) -> None:
@@ -160,12 +160,6 @@ class AddressSpaceMap:
             "<th>start-end</th><th>perms</th><th>offset</th><th>resident pages</th><th>shared</th>"
             f"<th>name</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         )
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
-
-    def __str__(self) -> str:
-        return self.text()
 
     def __repr__(self) -> str:
         return f"<AddressSpaceMap {self.summary()}>"

@@ -47,6 +47,7 @@ from ..ostd.mm.page_table import (
     PTE_USER,
     PTE_WRITABLE,
 )
+from .figures import TextAndHtml
 
 PAGE_SIZE = 4096
 _ENTRIES = struct.Struct("<512Q")
@@ -569,7 +570,7 @@ class WalkStep:
         return self.table + self.index * 8
 
 
-class AddressWalk:
+class AddressWalk(TextAndHtml):
     """The walk of one virtual address through a snapshot, level by level.
 
     ``paddr`` is the physical address found, or None with ``stop`` saying why the
@@ -701,12 +702,6 @@ class AddressWalk:
 
         return draw_walk(self)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
-
-    def __str__(self) -> str:
-        return self.text()
-
     def __repr__(self) -> str:
         found = f"pa {self.paddr:#x}" if self.paddr is not None else self.stop
         return f"<AddressWalk {self.vaddr:#x}: {found}>"
@@ -787,7 +782,7 @@ def diff(
     return PageTableDiff(before, after, ignore_bits)
 
 
-class PageTableDiff:
+class PageTableDiff(TextAndHtml):
     """The leaf entries that differ between two snapshots, and the tables that came or
     went (when both snapshots are of the same address space)."""
 
@@ -936,12 +931,6 @@ class PageTableDiff:
             f"<table><tbody>{''.join(rows)}</tbody></table>"
             f"<details open><summary>drawing</summary>{self.to_svg()}</details></div>"
         )
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
-
-    def __str__(self) -> str:
-        return self.text()
 
     def __repr__(self) -> str:
         return f"<PageTableDiff {self.before.label!r} -> {self.after.label!r}: {self.summary()}>"

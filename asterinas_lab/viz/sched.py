@@ -29,7 +29,7 @@ from typing import Any
 from .. import runner
 from ..ostd import events
 from ..ostd.events import Event
-from .figures import notebook_figure_class
+from .figures import TextAndHtml, notebook_figure_class
 from .inspector import MONO, html_table
 
 
@@ -62,7 +62,7 @@ class ThreadInfo:
 
 
 @dataclass
-class Schedule:
+class Schedule(TextAndHtml):
     """Who ran when: ``slices`` in time order, ``threads`` in order of first run,
     ``idle`` periods (nothing runnable), all in ns since the recording began."""
 
@@ -88,9 +88,6 @@ class Schedule:
             lines.append(f"  {info.label:<32} {len(per[key]):>5} slices {self.busy_ns(key) / 1e6:>9.3f} ms")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
-
     def to_html(self) -> str:
         per = self.by_thread()
         rows = [f"<tr><td style='{MONO}'>{html.escape(info.label)}</td><td style='{MONO}'>{len(per[key])}</td>"
@@ -98,9 +95,6 @@ class Schedule:
                 for key, info in self.threads.items()]  # fmt: skip
         head = f"<div style='{MONO}'>{html.escape(self.text().splitlines()[0])}</div>"
         return head + html_table(["thread", "slices", "ms on the CPU"], rows, "asterinas-schedule")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.to_html()}
 
 
 class ScheduleRecorder:
