@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "waiting.h"
 
 static volatile sig_atomic_t usr1s;
 
@@ -34,25 +35,6 @@ static void on_usr1(int sig)
 {
     (void)sig;
     usr1s++;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { 0, ms * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static void reap(pid_t pid)
-{
-    int status;
-    waitpid(pid, &status, 0);
 }
 
 static void read_u64(const char *label, int fd)
@@ -137,13 +119,7 @@ static void eventfd_tests(void)
 
     /* A signal interrupts a blocking read. */
     usr1s = 0;
-    pid_t parent = getpid();
-    pid = fork();
-    if (pid == 0) {
-        sleep_ms(20);
-        kill(parent, SIGUSR1);
-        _exit(0);
-    }
+    pid = delayed_kill(SIGUSR1, 20);
     read_u64("blocking read interrupted by SIGUSR1", e);
     printf("handler ran: %d\n", (int)usr1s);
     reap(pid);
@@ -233,12 +209,7 @@ static void epoll_tests(void)
 
     /* A blocking wait woken by a child's write. */
     t0 = now_ns();
-    pid_t pid = fork();
-    if (pid == 0) {
-        sleep_ms(20);
-        write(p[1], "c", 1);
-        _exit(0);
-    }
+    pid_t pid = delayed_write(p[1], 20);
     ep_wait("infinite wait woken by child", ep, 8, -1);
     printf("waited at least 20 ms: %s\n", now_ns() - t0 >= 20000000 ? "yes" : "no");
     reap(pid);
@@ -284,13 +255,7 @@ static void epoll_tests(void)
     uint64_t v;
     read(e, &v, sizeof v);
     usr1s = 0;
-    pid_t parent = getpid();
-    pid = fork();
-    if (pid == 0) {
-        sleep_ms(20);
-        kill(parent, SIGUSR1);
-        _exit(0);
-    }
+    pid = delayed_kill(SIGUSR1, 20);
     ctl(ep, EPOLL_CTL_MOD, e, EPOLLIN, 53);
     ep_wait("infinite wait interrupted by SIGUSR1", ep, 8, -1);
     printf("handler ran: %d\n", (int)usr1s);

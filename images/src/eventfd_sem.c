@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "waiting.h"
 
 static long n = 40;
 
@@ -50,12 +51,6 @@ static void up(int fd, uint64_t value)
         printf("write failed: %s\n", errname(errno));
         exit(1);
     }
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { 0, ms * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 static int readable(int fd)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "waiting.h"
 
 static volatile sig_atomic_t usr1s;
 
@@ -32,59 +33,10 @@ static void on_usr1(int sig)
     usr1s++;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { 0, ms * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 static void mkpipe(int p[2])
 {
     if (pipe(p) < 0)
         fatal("pipe");
-}
-
-/* Fork a child that sleeps ms, then writes one byte to fd and exits. */
-static pid_t delayed_write(int fd, int ms)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        fatal("fork");
-    if (pid == 0) {
-        sleep_ms(ms);
-        if (write(fd, "x", 1) != 1)
-            _exit(1);
-        _exit(0);
-    }
-    return pid;
-}
-
-/* Fork a child that sleeps ms, then sends sig to the parent. */
-static pid_t delayed_kill(int sig, int ms)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0)
-        fatal("fork");
-    if (pid == 0) {
-        sleep_ms(ms);
-        kill(parent, sig);
-        _exit(0);
-    }
-    return pid;
-}
-
-static void reap(pid_t pid)
-{
-    int status;
-    waitpid(pid, &status, 0);
 }
 
 static void poll1(const char *label, int fd, short events, int timeout)
