@@ -208,13 +208,20 @@ def _lines(data: bytes) -> list[str]:
     return data.decode(errors="replace").splitlines()
 
 
+def program_argv(request, name: str, libc: str, *args: str) -> list[str]:
+    """The argv running images/src/NAME's ``libc`` build in the test tree: its musl
+    build is /bin/NAME, its glibc build /glibc/NAME (made by the ``glibc_root`` fixture,
+    requested here)."""
+    if libc == "glibc":
+        request.getfixturevalue("glibc_root")
+    return [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}", *args]
+
+
 def assert_program_same(request, root: Path, name: str, libc: str) -> None:
     """Run images/src/NAME (its musl build, or its glibc build from the ``glibc_root``
     fixture) natively and in the lab; it must finish ("done", status 0) natively and
     print the same bytes with the same status in the lab."""
-    if libc == "glibc":
-        request.getfixturevalue("glibc_root")
-    argv = [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
+    argv = program_argv(request, name, libc)
     empty_tmp(root)
     assert_lab_matches(root, argv, native(root, argv, timeout=NATIVE_TIMEOUT))
 

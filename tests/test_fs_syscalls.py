@@ -21,19 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oracle import NATIVE_TIMEOUT, assert_lab_matches, empty_tmp, native
+from oracle import LIBCS, NATIVE_TIMEOUT, assert_lab_matches, empty_tmp, native, program_argv
 
 from asterinas_lab import runner
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
-LIBCS = ["musl", "glibc"]
 SMALL_RAM = 32 << 20
-
-
-def _argv(request: pytest.FixtureRequest, name: str, libc: str) -> list[str]:
-    if libc == "glibc":
-        request.getfixturevalue("glibc_root")
-    return [f"/bin/{name}" if libc == "musl" else f"/glibc/{name}"]
 
 
 @contextlib.contextmanager
@@ -51,7 +44,7 @@ def _small_tmpfs(tmp: Path) -> Iterator[None]:
 @needs_root
 @pytest.mark.parametrize("libc", LIBCS)
 def test_tmpfs_size_limit(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
-    argv = _argv(request, "fs_tmpfs", libc) + ["fill"]
+    argv = program_argv(request, "fs_tmpfs", libc, "fill")
     empty_tmp(root)
 
     def run_native():
@@ -62,7 +55,7 @@ def test_tmpfs_size_limit(request: pytest.FixtureRequest, root: Path, libc: str)
 
 
 def _same_program(request: pytest.FixtureRequest, root: Path, name: str, libc: str, **lab_options: object) -> None:
-    argv = _argv(request, name, libc)
+    argv = program_argv(request, name, libc)
     empty_tmp(root)
     assert_lab_matches(root, argv, native(root, argv, timeout=NATIVE_TIMEOUT), **lab_options)
 

@@ -23,10 +23,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from oracle import NATIVE_TIMEOUT, Outcome, assert_lab_matches, empty_tmp, native
+from oracle import LIBCS, NATIVE_TIMEOUT, Outcome, assert_lab_matches, empty_tmp, native, program_argv
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot, mount and setuid need root")
-LIBCS = ["musl", "glibc"]
 
 
 def _mounts_below(root: Path) -> list[str]:
@@ -56,9 +55,7 @@ def _native(root: Path, argv: list[str]) -> Outcome:
 @needs_root
 @pytest.mark.parametrize("libc", LIBCS)
 def test_vfs_perms(request: pytest.FixtureRequest, root: Path, libc: str) -> None:
-    if libc == "glibc":
-        request.getfixturevalue("glibc_root")
-    argv = ["/bin/vfs_perms" if libc == "musl" else "/glibc/vfs_perms", "run"]
+    argv = program_argv(request, "vfs_perms", libc, "run")
     want = _native(root, argv)
     if b"mount tmpfs size=64k: -1" in want.stdout:
         pytest.skip("root cannot mount a tmpfs natively here (no CAP_SYS_ADMIN?)")
@@ -74,9 +71,7 @@ def test_setuid_exec(request: pytest.FixtureRequest, root: Path, libc: str) -> N
     """execve of set-user-ID and set-group-ID copies by an unprivileged child: the
     effective and saved ids, AT_SECURE, group-x for setgid, chown clearing the bits,
     and a nosuid mount ignoring them (images/src/setuid_exec.c)."""
-    if libc == "glibc":
-        request.getfixturevalue("glibc_root")
-    argv = ["/bin/setuid_exec" if libc == "musl" else "/glibc/setuid_exec", "run"]
+    argv = program_argv(request, "setuid_exec", libc, "run")
     want = _native(root, argv)
     if b"uid 1000 euid 0" not in want.stdout:
         pytest.skip("set-user-ID bits are ignored natively here (a nosuid mount under the test tree?)")
