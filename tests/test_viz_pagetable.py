@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
+from user_code import CODE_ADDR, LOAD_REGS, RW, RX, load_program, map_new, run_user
 
 from asterinas_lab import ostd, runner, viz
 from asterinas_lab.kernel.process.process import fork_process_vm, new_process_vm
@@ -18,69 +19,16 @@ from asterinas_lab.memcheck import translate
 from asterinas_lab.ostd import (
     PAGE_SIZE,
     PHYS_OFFSET,
-    FrameAllocOptions,
     PageFlags,
     ReturnReason,
-    UserContext,
-    UserMode,
     VmReader,
     VmSpace,
     VmWriter,
 )
 from asterinas_lab.ostd import platform as ostd_platform
 
-RW = PageFlags.R | PageFlags.W
-RX = PageFlags.R | PageFlags.X
 SVG = "{http://www.w3.org/2000/svg}"
-CODE_ADDR = 0x10000
 BASE = 0x40_0000
-
-
-def map_new(space: VmSpace, vaddr: int, flags: PageFlags = RW, data: bytes = b"") -> int:
-    frame = FrameAllocOptions().alloc_frame()
-    if data:
-        frame.write(0, data)
-    space.cursor_mut(vaddr, vaddr + PAGE_SIZE).map(frame, flags)
-    return frame.paddr
-
-
-# --- making the CPU load from user addresses (as tests/test_ostd.py does) -------------------------
-
-LOAD_REGS = [
-    ("rbx", 0x48, 3),
-    ("rdx", 0x48, 2),
-    ("rsi", 0x48, 6),
-    ("rdi", 0x48, 7),
-    ("rbp", 0x48, 5),
-    ("r8", 0x4C, 0),
-    ("r9", 0x4C, 1),
-    ("r10", 0x4C, 2),
-    ("r12", 0x4C, 4),
-    ("r13", 0x4C, 5),
-    ("r14", 0x4C, 6),
-    ("r15", 0x4C, 7),
-]
-
-
-def load_program(addresses: list[int]) -> bytes:
-    """``mov reg, [address]`` for each address, into its own register; then ``syscall``."""
-    code = b""
-    for address, (_, rex, reg) in zip(addresses, LOAD_REGS, strict=False):
-        code += b"\x48\xb8" + struct.pack("<Q", address) + bytes([rex, 0x8B, reg << 3])
-    return code + b"\xb8\x99\x00\x00\x00\x0f\x05"
-
-
-def run_user(space: VmSpace, code: bytes):
-    map_new(space, CODE_ADDR, RX, code)
-    context = UserContext()
-    context.rip = CODE_ADDR
-    space.activate()
-    user_mode = UserMode(context)
-    for _ in range(1000):
-        reason = user_mode.execute()
-        if reason is not ReturnReason.KERNEL_EVENT:
-            return reason, context.general_regs(), context.trap
-    raise AssertionError("the user program never left to the kernel")
 
 
 class StrictHTML(HTMLParser):
