@@ -356,8 +356,7 @@ class ProcFs(RamFs):
         # The controlling terminal, as Linux encodes a dev_t here, and its foreground group.
         tty = controlling_tty(process)
         if tty is not None:
-            major, minor = tty.rdev
-            tty_nr, tpgid = (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12), tty.pgrp or -1
+            tty_nr, tpgid = makedev(*tty.rdev), tty.pgrp or -1
         else:
             tty_nr, tpgid = 0, -1
         nice = process.nice
