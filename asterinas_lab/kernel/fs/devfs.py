@@ -26,10 +26,11 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from asterinas_lab.kernel.device.tty import ControllingTtyDevice, SerialDriver, Tty, TtyDevice, tty_of
-from asterinas_lab.kernel.error import EBADF, EINVAL, ENOSPC, ENOTTY, ESPIPE, LinuxError, MustBlock
+from asterinas_lab.kernel.error import EBADF, EINVAL, ENOSPC, ENOTTY, ESPIPE, LinuxError
 from asterinas_lab.kernel.fs.ramfs import Inode, RamFs
 from asterinas_lab.kernel.fs.stat import S_IFCHR, makedev
 from asterinas_lab.kernel.fs.vfs import O_NONBLOCK, OpenFile
+from asterinas_lab.kernel.process.signal.pause import slow_path_only
 from asterinas_lab.ostd import Task
 
 
@@ -177,13 +178,6 @@ def inject_device(name: str | bytes, factory: Callable[[], Any]) -> Iterator[Non
             injected_devices[key] = saved
 
 
-def _slow_path() -> None:
-    """Injected drivers run on the slow path only, so they are never run twice for one call."""
-    task = Task.current()
-    if task is not None and getattr(task.data, "in_fast_path", False):
-        raise MustBlock
-
-
 class InjectedDevice(CharDevice):
     """The node of an injected driver: each open gets a :class:`DriverFile`."""
 
@@ -195,11 +189,11 @@ class InjectedDevice(CharDevice):
         return DriverFile(file, self.driver)
 
     def read(self, count: int, offset: int) -> bytes:  # a file not made by open(): blocking
-        _slow_path()
+        slow_path_only()  # a driver is never run twice for one call
         return bytes(self.driver.read(count, False))
 
     def write(self, data: bytes, offset: int) -> int:
-        _slow_path()
+        slow_path_only()  # a driver is never run twice for one call
         return int(self.driver.write(bytes(data), False))
 
     def lseek(self, offset: int, whence: int, pos: int) -> int:
@@ -214,14 +208,14 @@ class DriverFile(OpenFile):
         self.driver = driver
 
     def _read_at(self, count: int, offset: int) -> bytes:
-        _slow_path()
+        slow_path_only()  # a driver is never run twice for one call
         data = bytes(self.driver.read(count, bool(self.flags & O_NONBLOCK)))
         if len(data) > count:
             raise LinuxError(EINVAL)  # a driver bug; Linux would have overrun the buffer
         return data
 
     def _write_at(self, data: bytes, offset: int) -> int:
-        _slow_path()
+        slow_path_only()  # a driver is never run twice for one call
         written = int(self.driver.write(bytes(data), bool(self.flags & O_NONBLOCK)))
         if not 0 <= written <= len(data):
             raise LinuxError(EINVAL)

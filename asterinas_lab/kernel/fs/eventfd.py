@@ -21,7 +21,7 @@ from typing import Any
 from ...ostd import Task, WaitQueue
 from ..error import EAGAIN, EINVAL, LinuxError, MustBlock
 from ..process.signal.constants import ERESTARTSYS
-from ..process.signal.pause import pause_until
+from ..process.signal.pause import pause_until, slow_path_only
 from .pollee import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
 from .stat import Kstat
 from .stream import StreamFile
@@ -135,9 +135,7 @@ class EventFd(StreamFile):
             return
         if self.flags & O_NONBLOCK:
             raise LinuxError(EAGAIN)
-        thread = Task.current().data
-        if thread.in_fast_path:
-            raise MustBlock
+        thread = slow_path_only()
         if not self.sem.down(thread.has_deliverable_signal):
             raise LinuxError(ERESTARTSYS)
 

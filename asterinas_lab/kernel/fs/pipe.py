@@ -21,7 +21,7 @@ from ...ostd import Task, WaitQueue
 from ..error import EAGAIN, EBADF, ENXIO, EPIPE, LinuxError, MustBlock
 from ..process.signal.constants import SIGPIPE
 from ..process.signal.deliver import send_to_thread
-from ..process.signal.pause import pause_until
+from ..process.signal.pause import pause_until, slow_path_only
 from ..process.signal.state import SigInfo
 from .pollee import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Pollee
 from .stat import S_IFIFO, Kstat
@@ -59,9 +59,7 @@ def inject_pipe_ops(
 
 
 def _caller_waits(pipe: Pipe) -> tuple[Any, Callable[[Callable[[], object]], object]]:
-    thread = Task.current().data
-    if thread.in_fast_path:
-        raise MustBlock  # injected code runs on the slow path only: it may sleep anywhere
+    thread = slow_path_only()  # injected code may sleep anywhere
     return thread, lambda condition: pause_until(thread, condition, pipe.queue)
 
 

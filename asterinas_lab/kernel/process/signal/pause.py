@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ....ostd import WaitQueue
+from ....ostd import Task, WaitQueue
 from ...error import ETIMEDOUT, LinuxError, MustBlock
 from ...time import clock
 from .constants import ERESTARTSYS
@@ -63,3 +63,15 @@ def pause_until(
     if result is _TIMED_OUT:
         raise LinuxError(ETIMEDOUT)
     return result
+
+
+def slow_path_only() -> Thread | None:
+    """Leave the fast path before doing anything: for code that may sleep or act in
+    ways a fast-path retry would repeat (injected drivers, a student's pipe or
+    semaphore). On the fast path this raises MustBlock, so the call runs once, in the
+    thread's task. Returns the calling thread (None outside any task)."""
+    task = Task.current()
+    thread = task.data if task is not None else None
+    if thread is not None and getattr(thread, "in_fast_path", False):
+        raise MustBlock
+    return thread
