@@ -121,17 +121,18 @@ def lab_runner(program: str) -> Callable[[int], None]:
 QILING_DRIVER = Path(__file__).resolve().parent / "qiling_run.py"
 
 
-def qiling_runner(program: str, python: str, rootfs: Path) -> Callable[[int], None] | None:
+def qiling_runner(work: Work, python: str, rootfs: Path) -> Callable[[int], None] | None:
     """Qiling (in its own environment's ``python``) running the musl build from a copy
     of images/bin in ``rootfs``; None where Qiling does not give Linux's output (its
     fork, for example, fails), so that no row times a run that went wrong."""
+    program = work.program
     if program.startswith("busybox-"):
         return None  # the shell rows exec other programs: not timed under Qiling
 
     def argv(n: int) -> list[str]:
         return [python, str(QILING_DRIVER), str(rootfs), *command(program, n, lab=True)]
 
-    check_n = max(1, min(100, next(w.n for w in WORKS if w.program == program) // 1000))
+    check_n = max(1, min(100, work.n // 1000))
     want = subprocess.run(command(program, check_n, lab=False), env=ENV, capture_output=True).stdout
     got = subprocess.run(argv(check_n), env=ENV, capture_output=True).stdout
     if got != want:
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         # qemu-user follows a fork but not an execve into another program: skip it there.
         with_qemu = qemu and not work.program.startswith("busybox-")
         q = per_op(qemu_runner(work.program, qemu), n, repeat)[0] if with_qemu else None
-        qiling = qiling_runner(work.program, args.qiling, rootfs) if rootfs is not None else None
+        qiling = qiling_runner(work, args.qiling, rootfs) if rootfs is not None else None
         ql = per_op(qiling, n, repeat)[0] if qiling is not None else None
         lab, lab_total = per_op(lab_runner(work.program), n, repeat)
         ratio = lab / native if native > 0 else float("inf")
